@@ -1,0 +1,112 @@
+"""The ``marketprism`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from models.exceptions import ConfigError, MarketPrismError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KAFKA_SCRIPT = PROJECT_ROOT / "scripts" / "kafka"
+
+
+def _cmd_kafka(args: argparse.Namespace) -> int:
+    if not KAFKA_SCRIPT.exists():
+        raise MarketPrismError(
+            f"{KAFKA_SCRIPT} not found: run MarketPrism from its checkout (pip install -e .)"
+        )
+    argv = [str(KAFKA_SCRIPT), args.action, *args.script_args]
+    sys.stdout.flush()
+    os.execv(argv[0], argv)  # noqa: S606 - our own script, fixed path
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from app.settings import load_settings
+
+    settings = load_settings()
+    print(settings.model_dump_json(indent=2))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from app.schema_export import topic_schemas, write_schemas
+    from app.settings import load_settings
+
+    settings = load_settings()
+    if args.out:
+        for path in write_schemas(settings, Path(args.out)):
+            print(path)
+    else:
+        print(json.dumps(topic_schemas(settings), indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from app.main import build
+
+    pipeline = build()
+    extra = list(args.faust_args)
+    if not any(arg.startswith(("-l", "--loglevel")) for arg in extra):
+        extra = ["--loglevel", pipeline.settings.log.level.lower(), *extra]
+    sys.argv = ["marketprism worker", "worker", *extra]
+    pipeline.app.main()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    return run_demo(duration=args.duration)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="marketprism",
+        description="Crypto market data: exchanges -> Kafka -> Faust windows -> alerts -> Parquet",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    kafka = sub.add_parser("kafka", help="run the local Apache Kafka broker (scripts/kafka)")
+    kafka.add_argument("action", choices=["start", "stop", "status", "logs"])
+    kafka.add_argument("script_args", nargs=argparse.REMAINDER, help="e.g. --port 9092")
+    kafka.set_defaults(func=_cmd_kafka)
+
+    config = sub.add_parser("config", help="print the effective configuration as JSON")
+    config.set_defaults(func=_cmd_config)
+
+    schema = sub.add_parser("schema", help="JSON Schema of every public topic")
+    schema.add_argument("--out", help="write one <topic>.schema.json per topic into this dir")
+    schema.set_defaults(func=_cmd_schema)
+
+    worker = sub.add_parser("worker", help="start a Faust worker (extra args go to Faust)")
+    worker.add_argument("faust_args", nargs=argparse.REMAINDER)
+    worker.set_defaults(func=_cmd_worker)
+
+    demo = sub.add_parser("demo", help="run the pipeline once and print a summary")
+    demo.add_argument("--duration", type=float, default=20.0, help="seconds to run")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"marketprism: {exc}", file=sys.stderr)
+        return 2
+    except MarketPrismError as exc:
+        print(f"marketprism: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The Faust application factory."""
+
+from __future__ import annotations
+
+import faust
+
+from app.codecs import CODEC_NAME, register_codec
+from app.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app configured only from ``settings``.
+
+    ``env={}`` stops Faust from reading unprefixed variables such as
+    ``BROKER_URL`` behind our back: the ``MARKETPRISM_`` tree is the only
+    source of configuration. Tables live in RocksDB (through rocksdict).
+    """
+    register_codec()
+    return faust.App(
+        settings.app_id,
+        env={},
+        broker=settings.kafka.broker,
+        broker_client_id=settings.kafka.client_id,
+        store="rocksdb://",
+        datadir=str(settings.store.data_dir.resolve()),
+        autodiscover=False,
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        key_serializer="raw",
+        value_serializer=CODEC_NAME,
+        producer_linger_ms=settings.kafka.producer_linger_ms,
+        producer_compression_type=(
+            None
+            if settings.kafka.producer_compression == "none"
+            else settings.kafka.producer_compression
+        ),
+        producer_acks=settings.kafka.producer_acks,
+        web_enabled=settings.web.enabled,
+        web_bind=settings.web.bind,
+        web_host=settings.web.bind,
+        web_port=settings.web.port,
+        web_in_thread=False,
+    )

@@ -1,0 +1,53 @@
+"""Composition of the worker: settings -> Faust app -> topics (-> agents, views).
+
+``faust -A app.main worker`` finds the ``app`` attribute of this module; it
+is built on first access (PEP 562 ``__getattr__``), so importing the module
+still reads no settings and opens no connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import faust
+
+from app.faust_app import create_app
+from app.settings import Settings, load_settings
+from app.topics import Topics, define_topics, ensure_topics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    settings: Settings
+    app: faust.App
+    topics: Topics
+
+
+def build(settings: Settings | None = None) -> Pipeline:
+    """Wire a worker from ``settings`` (read from the environment when omitted)."""
+    settings = settings if settings is not None else load_settings()
+    app = create_app(settings)
+    topics = define_topics(app, settings)
+
+    async def create_missing_topics() -> None:
+        created = await ensure_topics(settings)
+        if created:
+            logger.info("created topics: %s", ", ".join(created))
+
+    app.task(create_missing_topics)
+    return Pipeline(settings=settings, app=app, topics=topics)
+
+
+_default: Pipeline | None = None
+
+
+def __getattr__(name: str) -> faust.App:
+    global _default
+    if name == "app":
+        if _default is None:
+            _default = build()
+        return _default.app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,275 @@
+"""The one typed settings tree.
+
+Read from environment variables prefixed ``MARKETPRISM_`` with ``__`` between
+nested names, e.g. ``MARKETPRISM_KAFKA__BROKER=kafka://10.0.0.5:9092`` or
+``MARKETPRISM_EXCHANGES__BINANCE__SYMBOLS=BTC-USDT,ETH-USDT``. Nothing reads
+settings at import time: call :func:`load_settings` and pass the result on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from models.exceptions import ConfigError
+from models.instrument import Instrument
+
+ENV_PREFIX = "MARKETPRISM_"
+ENV_DELIMITER = "__"
+
+
+def _split_csv(value: Any) -> Any:
+    """Accept ``a,b,c`` as well as a JSON list from the environment."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(Section):
+    broker: str = Field(
+        default="kafka://127.0.0.1:9092",
+        description="Faust broker URL(s); several brokers separated by ';'",
+    )
+    client_id: str = "marketprism"
+    replication_factor: int = Field(default=1, ge=1)
+    producer_linger_ms: int = Field(default=5, ge=0, le=10_000)
+    producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    producer_acks: Literal[-1, 0, 1] = -1
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        for url in value.split(";"):
+            scheme, sep, rest = url.partition("://")
+            host, _, port = rest.rpartition(":")
+            if not sep or scheme != "kafka" or not host or not port.isdigit():
+                raise ValueError(f"{url!r} is not of the form kafka://host:port")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """``host:port`` list for plain aiokafka clients."""
+        return [url.partition("://")[2] for url in self.broker.split(";")]
+
+
+class TopicSettings(Section):
+    """Topic names (one per data type, never per symbol) and partition counts."""
+
+    prefix: str = Field(default="marketprism.", pattern=r"^[A-Za-z0-9._-]*$")
+    partitions: int = Field(default=4, ge=1, le=1024)
+    trades: str = "trades"
+    tickers: str = "tickers"
+    book_snapshots: str = "books"
+    book_deltas: str = "book-deltas"
+    funding_rates: str = "funding"
+    open_interest: str = "open-interest"
+    liquidations: str = "liquidations"
+    analytics: str = "analytics"
+    alerts: str = "alerts"
+    gaps: str = "gaps"
+    dead_letters: str = "deadletter"
+    partitions_by_topic: dict[str, int] = Field(
+        default_factory=dict, description="override partitions for a data type, e.g. trades=12"
+    )
+
+    @field_validator(
+        "trades",
+        "tickers",
+        "book_snapshots",
+        "book_deltas",
+        "funding_rates",
+        "open_interest",
+        "liquidations",
+        "analytics",
+        "alerts",
+        "gaps",
+        "dead_letters",
+    )
+    @classmethod
+    def _topic_name(cls, value: str) -> str:
+        if not value or len(value) > 200 or not all(c.isalnum() or c in "._-" for c in value):
+            raise ValueError(f"{value!r} is not a valid Kafka topic name")
+        return value
+
+
+class StoreSettings(Section):
+    data_dir: Path = Field(default=Path("var/worker"), description="Faust data dir (RocksDB)")
+    rocksdb_block_cache_mb: int = Field(default=64, ge=8)
+
+
+class WebSettings(Section):
+    enabled: bool = True
+    bind: str = "127.0.0.1"
+    port: int = Field(default=6066, ge=1, le=65535)
+
+
+class ExchangeSettings(Section):
+    enabled: bool = True
+    symbols: CsvList = Field(default_factory=list)
+    channels: CsvList = Field(default_factory=lambda: ["trades", "ticker", "book"])
+    ws_url: str | None = Field(default=None, description="override (e.g. the simulator)")
+    rest_url: str | None = Field(default=None, description="override (e.g. the simulator)")
+
+    _split_symbols = field_validator("symbols", "channels", mode="before")(_split_csv)
+
+    @field_validator("symbols")
+    @classmethod
+    def _canonical_symbols(cls, value: list[str]) -> list[str]:
+        for symbol in value:
+            Instrument.parse(symbol)
+        return value
+
+
+def _default_exchanges() -> dict[str, ExchangeSettings]:
+    return {
+        "binance": ExchangeSettings(symbols=["BTC-USDT", "ETH-USDT"]),
+        "binance_futures": ExchangeSettings(
+            symbols=["BTC-USDT-PERP", "ETH-USDT-PERP"],
+            channels=["trades", "ticker", "book", "funding", "open_interest", "liquidations"],
+        ),
+        "okx": ExchangeSettings(
+            symbols=["BTC-USDT", "ETH-USDT", "BTC-USDT-PERP"],
+            channels=["trades", "ticker", "book", "funding", "open_interest", "liquidations"],
+        ),
+        "deribit": ExchangeSettings(
+            symbols=["BTC-USD-PERP", "ETH-USD-PERP"],
+            channels=["trades", "ticker", "book", "funding", "open_interest", "liquidations"],
+        ),
+    }
+
+
+class PollSettings(Section):
+    """REST polling intervals for data with no stream."""
+
+    funding_seconds: float = Field(default=8 * 3600, gt=0)
+    open_interest_seconds: float = Field(default=15 * 60, gt=0)
+
+
+class WindowSettings(Section):
+    tumbling_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [1.0, 60.0], min_length=1
+    )
+    hopping_seconds: float = Field(default=300.0, gt=0)
+    hopping_step_seconds: float = Field(default=60.0, gt=0)
+    detector_view_seconds: float = Field(default=300.0, gt=0)
+    grace_seconds: float = Field(default=5.0, ge=0)
+
+    _split = field_validator("tumbling_seconds", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _steps_fit(self) -> Self:
+        if any(size <= 0 for size in self.tumbling_seconds):
+            raise ValueError("tumbling_seconds must all be positive")
+        if self.hopping_step_seconds > self.hopping_seconds:
+            raise ValueError("hopping_step_seconds must not exceed hopping_seconds")
+        ratio = self.hopping_seconds / self.hopping_step_seconds
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise ValueError("hopping_seconds must be a whole multiple of hopping_step_seconds")
+        return self
+
+
+class DetectorSettings(Section):
+    z_score_threshold: float = Field(default=4.0, gt=0)
+    price_change_pct_threshold: float = Field(default=2.0, gt=0)
+    ma_deviation_pct_threshold: float = Field(default=1.0, gt=0)
+    volume_spike_ratio: float = Field(default=5.0, gt=1)
+    min_samples: int = Field(default=30, ge=2)
+    cooldown_seconds: float = Field(default=300.0, ge=0)
+
+
+class ParquetSettings(Section):
+    root: Path = Path("var/parquet")
+    roll_rows: int = Field(default=200_000, ge=1)
+    roll_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    roll_seconds: float = Field(default=60.0, gt=0)
+    retention_days: int | None = Field(default=None, ge=1)
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = False
+
+
+class Settings(BaseSettings):
+    """Everything MarketPrism can be told, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    app_id: str = Field(default="marketprism", pattern=r"^[A-Za-z0-9._-]+$")
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    store: StoreSettings = StoreSettings()
+    web: WebSettings = WebSettings()
+    exchanges: dict[str, ExchangeSettings] = Field(default_factory=_default_exchanges)
+    polling: PollSettings = PollSettings()
+    windows: WindowSettings = WindowSettings()
+    detector: DetectorSettings = DetectorSettings()
+    parquet: ParquetSettings = ParquetSettings()
+    log: LogSettings = LogSettings()
+
+    @field_validator("exchanges", mode="before")
+    @classmethod
+    def _merge_exchange_defaults(cls, value: Any) -> Any:
+        """``MARKETPRISM_EXCHANGES__OKX__SYMBOLS=...`` changes OKX only; the other
+        venues keep their defaults (disable one with ``..._ENABLED=false``)."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {
+            name: defaults.model_dump() for name, defaults in _default_exchanges().items()
+        }
+        for name, given in value.items():
+            if isinstance(given, dict) and name in merged:
+                merged[name] = {**merged[name], **given}
+            else:
+                merged[name] = given
+        return merged
+
+    @property
+    def enabled_exchanges(self) -> dict[str, ExchangeSettings]:
+        return {name: ex for name, ex in self.exchanges.items() if ex.enabled}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (plus explicit overrides); raise :class:`ConfigError`
+    naming the environment variable of every bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from exc
+    except SettingsError as exc:  # a value that is not even parseable (bad JSON)
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"invalid MarketPrism settings: {exc}{cause}") from exc
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """``("kafka", "broker")`` -> ``MARKETPRISM_KAFKA__BROKER``."""
+    return ENV_PREFIX + ENV_DELIMITER.join(str(part).upper() for part in loc)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    lines = ["invalid MarketPrism settings:"]
+    for error in exc.errors(include_url=False):
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"  {env_name(error['loc'])}: {error['msg']}{shown}")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Level-2 order books: top-N snapshots and incremental deltas."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from models.base import MarketEvent
+from models.numbers import Price, Size
+
+#: One price level: ``(price, size)``; JSON ``["61837.63", "1.5"]``.
+BookLevel = tuple[Price, Size]
+
+
+class BookSnapshot(MarketEvent):
+    """The top of a locally maintained book (bids best-first, asks best-first)."""
+
+    type: Literal["book_snapshot"] = "book_snapshot"
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+    sequence: int | None = Field(default=None, description="last update id applied")
+    depth: int = Field(ge=1, description="levels per side requested (the lists may be shorter)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if len(self.bids) > self.depth or len(self.asks) > self.depth:
+            raise ValueError(f"more levels than depth={self.depth}")
+        if any(
+            lower[0] >= upper[0] for upper, lower in zip(self.bids, self.bids[1:], strict=False)
+        ):
+            raise ValueError("bids must be strictly descending by price")
+        if any(
+            upper[0] <= lower[0] for lower, upper in zip(self.asks, self.asks[1:], strict=False)
+        ):
+            raise ValueError("asks must be strictly ascending by price")
+        if any(size == 0 for _, size in (*self.bids, *self.asks)):
+            raise ValueError("a snapshot level cannot have size 0")
+        return self
+
+
+class BookDelta(MarketEvent):
+    """Changed levels in exchange order; size 0 removes the level.
+
+    ``first_sequence``/``sequence`` are the update-id range (Binance U/u,
+    OKX seqId, Deribit change_id); ``prev_sequence`` is the id the venue says
+    must precede it (Binance futures ``pu``, OKX ``prevSeqId``, Deribit
+    ``prev_change_id``), when it sends one.
+    """
+
+    type: Literal["book_delta"] = "book_delta"
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+    first_sequence: int | None = None
+    sequence: int | None = None
+    prev_sequence: int | None = None

@@ -1,0 +1,1 @@
+"""Durable outputs: hourly-partitioned Parquet written before offsets are committed."""

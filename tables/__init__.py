@@ -1,0 +1,1 @@
+"""RocksDB-backed Faust tables and the mergeable accumulators they hold."""

@@ -1,0 +1,43 @@
+"""Access to the recorded exchange data beside the project (``../shared/data``).
+
+A clone elsewhere has no ``../shared``; tests that need it skip with a reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(
+    os.environ.get("MARKETPRISM_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
+)
+
+
+def shared_data_dir() -> Path:
+    """The shared data directory, or skip the calling test with the reason."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(
+            f"recorded exchange data not found at {SHARED_DATA} "
+            "(set MARKETPRISM_SHARED_DATA to a copy of shared/data to run this test)"
+        )
+    return SHARED_DATA
+
+
+def data_files() -> list[Path]:
+    """Every recording: cryptofeed sessions and hftbacktest gzip files."""
+    root = shared_data_dir()
+    files = sorted(p for p in (root / "recorded").iterdir() if p.name.isupper() or "." in p.name)
+    files = [p for p in files if not p.name.startswith(("README", "LICENSE"))]
+    files += sorted((root / "binance-hft").glob("*.gz"))
+    return files
+
+
+def read_text(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        yield from handle
