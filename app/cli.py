@@ -26,10 +26,14 @@ def _cmd_kafka(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from app.settings import load_settings
+    from app.settings import env_reference, load_settings
 
     settings = load_settings()
-    print(settings.model_dump_json(indent=2))
+    if args.env:
+        for name, value in env_reference(settings):
+            print(f"{name}={value}")
+    else:
+        print(settings.model_dump_json(indent=2))
     return 0
 
 
@@ -77,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     kafka.set_defaults(func=_cmd_kafka)
 
     config = sub.add_parser("config", help="print the effective configuration as JSON")
+    config.add_argument(
+        "--env", action="store_true", help="one MARKETPRISM_... variable per line instead"
+    )
     config.set_defaults(func=_cmd_config)
 
     schema = sub.add_parser("schema", help="JSON Schema of every public topic")

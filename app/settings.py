@@ -273,3 +273,33 @@ def describe_errors(exc: ValidationError) -> str:
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         lines.append(f"  {env_name(error['loc'])}: {error['msg']}{shown}")
     return "\n".join(lines)
+
+
+def env_reference(settings: Settings) -> list[tuple[str, str]]:
+    """Every setting as (environment variable, current value as the env would spell it)."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(value: Any, loc: tuple[str, ...]) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name), (*loc, name))
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, BaseModel) for v in value.values())
+        ):
+            for key, item in value.items():
+                walk(item, (*loc, key))
+        elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            rows.append((env_name(loc), ",".join(str(v) for v in value)))
+        elif isinstance(value, dict):
+            rows.append((env_name(loc), json.dumps(value)))
+        elif isinstance(value, bool):
+            rows.append((env_name(loc), str(value).lower()))
+        elif value is None:
+            rows.append(("# " + env_name(loc), "(unset)"))
+        else:
+            rows.append((env_name(loc), str(value)))
+
+    walk(settings, ())
+    return rows
