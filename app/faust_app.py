@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 
 from app.codecs import CODEC_NAME, register_codec
+from app.logging_setup import logging_config
 from app.settings import Settings
+
+
+def rocksdb_table_options(settings: Settings) -> dict[str, Any]:
+    """``options=`` for every table: the rocksdict driver with our block cache."""
+    return {
+        "driver": "rocksdict",
+        "block_cache_size": settings.store.rocksdb_block_cache_mb * 1024 * 1024,
+    }
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -40,4 +51,5 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.web.bind,
         web_port=settings.web.port,
         web_in_thread=False,
+        logging_config=logging_config(settings.log),
     )

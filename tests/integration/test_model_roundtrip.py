@@ -102,3 +102,44 @@ async def test_topics_are_created_with_configured_partitions(
         expected = topic_partitions(settings.topics, data_type)
         assert described[topic_name(settings.topics, data_type)] == expected
     assert described[topic_name(settings.topics, "trades")] == 5
+
+
+async def test_tables_live_in_rocksdb_through_rocksdict(make_settings: SettingsFactory) -> None:
+    from rocksdict import AccessType, Rdict
+
+    from app.faust_app import rocksdb_table_options
+
+    settings = make_settings()
+    pipeline = build(settings)
+    counts = pipeline.app.Table(
+        "trade_counts", default=int, partitions=2, options=rocksdb_table_options(settings)
+    )
+    seen: asyncio.Queue[int] = asyncio.Queue()
+
+    async def count(stream: Any) -> None:
+        async for key, _trade in stream.items():
+            counts[key] += 1
+            await seen.put(counts[key])
+
+    pipeline.app.agent(pipeline.topics.trades, name="count_trades")(count)
+    trade = every_model()["trades"]
+    await pipeline.app.start()
+    try:
+        for _ in range(5):
+            await pipeline.topics.trades.send(key=trade.key, value=trade)
+        values = [await asyncio.wait_for(seen.get(), timeout=60) for _ in range(5)]
+        assert values == [1, 2, 3, 4, 5]
+    finally:
+        await pipeline.app.stop()
+    stores = list(settings.store.data_dir.rglob("trade_counts-*.db"))
+    assert stores, list(settings.store.data_dir.rglob("*"))
+    found = {}
+    for path in stores:
+        db = Rdict(str(path), access_type=AccessType.read_only())
+        try:
+            found.update({bytes(k): bytes(v) for k, v in db.items()})
+        finally:
+            db.close()
+    # Faust stores the JSON-encoded key and the changelog offset it has applied.
+    assert found[b'"binance:BTC-USDT"'] == b"5"
+    assert b"__faust\x00offset__" in found

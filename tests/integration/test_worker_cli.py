@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -40,12 +41,15 @@ def web_answers(port: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    "command",
-    [[sys.executable, "-m", "app.cli", "worker"], [str(FAUST), "-A", "app.main", "worker"]],
-    ids=["marketprism-worker", "faust-A-app.main"],
+    ("command", "json_logs"),
+    [
+        ([sys.executable, "-m", "app.cli", "worker"], True),
+        ([str(FAUST), "-A", "app.main", "worker"], False),
+    ],
+    ids=["marketprism-worker-json-logs", "faust-A-app.main"],
 )
 def test_worker_starts_creates_topics_serves_web_and_stops(
-    command: list[str], kafka_broker: Broker, tmp_path: Path
+    command: list[str], json_logs: bool, kafka_broker: Broker, tmp_path: Path
 ) -> None:
     run = uuid.uuid4().hex[:10]
     port = free_port()
@@ -57,16 +61,18 @@ def test_worker_starts_creates_topics_serves_web_and_stops(
         "MARKETPRISM_TOPICS__PREFIX": f"test-{run}.",
         "MARKETPRISM_STORE__DATA_DIR": str(tmp_path / "worker"),
         "MARKETPRISM_WEB__PORT": str(port),
+        "MARKETPRISM_LOG__JSON_FORMAT": str(json_logs).lower(),
         "BROKER_URL": "kafka://127.0.0.1:1",  # Faust must not pick this up
     }
     log = tmp_path / "worker.log"
-    with log.open("w") as out:
-        worker = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
+    errors = tmp_path / "worker.err"
+    with log.open("w") as out, errors.open("w") as err:
+        worker = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)
     try:
         deadline = time.monotonic() + 90
         wanted = {f"test-{run}.trades", f"test-{run}.alerts", f"test-{run}.deadletter"}
         while time.monotonic() < deadline:
-            assert worker.poll() is None, log.read_text()
+            assert worker.poll() is None, log.read_text() + errors.read_text()
             if web_answers(port) and wanted <= asyncio.run(list_topics(kafka_broker.bootstrap)):
                 break
             time.sleep(0.5)
@@ -80,4 +86,9 @@ def test_worker_starts_creates_topics_serves_web_and_stops(
         except subprocess.TimeoutExpired:
             worker.kill()
             raise
-    assert code == 0, log.read_text()[-3000:]
+    assert code == 0, log.read_text()[-3000:] + errors.read_text()[-3000:]
+    if json_logs:
+        lines = [line for line in errors.read_text().splitlines() if line.strip()]
+        assert lines, "the worker logged nothing"
+        entries = [json.loads(line) for line in lines]
+        assert {"ts", "level", "logger", "message"} <= set(entries[0])
