@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,19 @@ def read_text(path: Path) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         yield from handle
+
+
+# Quoted decimals ("61837.63000000", "1") and bare JSON floats (57420.5, 1e-05).
+_QUOTED = re.compile(r'"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"')
+_BARE_FLOAT = re.compile(r"(?<=[:\[,])\s*(-?\d+(?:\.\d+(?:[eE][-+]?\d+)?|[eE][-+]?\d+))(?=[,\]}])")
+
+
+def numeric_literals() -> tuple[set[str], set[str]]:
+    """Every numeric literal in the recordings: (quoted strings, bare JSON floats)."""
+    quoted: set[str] = set()
+    bare: set[str] = set()
+    for path in data_files():
+        for line in read_text(path):
+            quoted.update(_QUOTED.findall(line))
+            bare.update(m.strip() for m in _BARE_FLOAT.findall(line))
+    return quoted, bare

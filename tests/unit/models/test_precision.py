@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from models import BookDelta, InstrumentType, Ticker, decode, encode
-from tests.shared_data import data_files, read_text
+from tests.shared_data import numeric_literals
 
-# Quoted decimals ("61837.63000000", "1") and bare JSON floats (57420.5, 1e-05).
-_QUOTED = re.compile(r'"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"')
-_BARE_FLOAT = re.compile(r"(?<=[:\[,])\s*(-?\d+(?:\.\d+(?:[eE][-+]?\d+)?|[eE][-+]?\d+))(?=[,\]}])")
 NOW = datetime(2024, 8, 9, tzinfo=UTC)
-
-
-def numeric_literals() -> tuple[set[str], set[str]]:
-    quoted: set[str] = set()
-    bare: set[str] = set()
-    for path in data_files():
-        for line in read_text(path):
-            quoted.update(_QUOTED.findall(line))
-            bare.update(m.strip() for m in _BARE_FLOAT.findall(line))
-    return quoted, bare
 
 
 def _roundtrip_levels(literals: list[str]) -> list[Decimal]:
