@@ -20,6 +20,7 @@ class BookSnapshot(MarketEvent):
     bids: list[BookLevel]
     asks: list[BookLevel]
     sequence: int | None = Field(default=None, description="last update id applied")
+    checksum: int | None = Field(default=None, description="venue checksum (OKX CRC32)")
     depth: int = Field(ge=1, description="levels per side requested (the lists may be shorter)")
 
     @model_validator(mode="after")
@@ -54,3 +55,4 @@ class BookDelta(MarketEvent):
     first_sequence: int | None = None
     sequence: int | None = None
     prev_sequence: int | None = None
+    checksum: int | None = Field(default=None, description="venue checksum (OKX CRC32)")

@@ -15,7 +15,7 @@ because statistics are approximate anyway.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
@@ -41,23 +41,49 @@ _AS_TEXT = PlainSerializer(_plain, return_type=str, when_used="json")
 #: No real price, size or rate reaches 10^18; anything that does is corrupt input
 #: (and price x size must stay inside the decimal context).
 MAX_MAGNITUDE = Decimal("1e18")
+#: The archive stores decimal128(38, 18); no venue quotes finer than 1e-18.
+MAX_DECIMAL_PLACES = 18
+_WIDE = Context(prec=60)
+_QUANTUM = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
+
+
+def exact_product(a: Decimal, b: Decimal) -> Decimal:
+    """``a * b`` without the default context's 28-digit rounding; a product with
+    more than 18 fractional digits is rounded half-even to 18 (derived values only)."""
+    product = _WIDE.multiply(a, b)
+    exponent = product.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        product = product.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
+    return product
+
 
 #: A strictly positive, finite exact price.
 Price = Annotated[
-    Decimal, Field(gt=0, lt=MAX_MAGNITUDE, allow_inf_nan=False), AfterValidator(_finite), _AS_TEXT
+    Decimal,
+    Field(gt=0, lt=MAX_MAGNITUDE, allow_inf_nan=False, decimal_places=MAX_DECIMAL_PLACES),
+    AfterValidator(_finite),
+    _AS_TEXT,
 ]
 #: A non-negative, finite exact size (0 deletes a book level).
 Size = Annotated[
-    Decimal, Field(ge=0, lt=MAX_MAGNITUDE, allow_inf_nan=False), AfterValidator(_finite), _AS_TEXT
+    Decimal,
+    Field(ge=0, lt=MAX_MAGNITUDE, allow_inf_nan=False, decimal_places=MAX_DECIMAL_PLACES),
+    AfterValidator(_finite),
+    _AS_TEXT,
 ]
 #: A strictly positive, finite exact size (a trade of zero is not a trade).
 PositiveSize = Annotated[
-    Decimal, Field(gt=0, lt=MAX_MAGNITUDE, allow_inf_nan=False), AfterValidator(_finite), _AS_TEXT
+    Decimal,
+    Field(gt=0, lt=MAX_MAGNITUDE, allow_inf_nan=False, decimal_places=MAX_DECIMAL_PLACES),
+    AfterValidator(_finite),
+    _AS_TEXT,
 ]
 #: Any finite exact number (funding rates may be negative).
 SignedDecimal = Annotated[
     Decimal,
-    Field(gt=-MAX_MAGNITUDE, lt=MAX_MAGNITUDE, allow_inf_nan=False),
+    Field(
+        gt=-MAX_MAGNITUDE, lt=MAX_MAGNITUDE, allow_inf_nan=False, decimal_places=MAX_DECIMAL_PLACES
+    ),
     AfterValidator(_finite),
     _AS_TEXT,
 ]

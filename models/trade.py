@@ -9,7 +9,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, model_validator
 
 from models.base import MarketEvent
-from models.numbers import PositiveSize, Price
+from models.numbers import PositiveSize, Price, exact_product
 
 
 class Side(StrEnum):
@@ -20,9 +20,7 @@ class Side(StrEnum):
 
 
 def _price_times_quantity(data: dict[str, Any]) -> Decimal:
-    price: Decimal = data["price"]
-    quantity: Decimal = data["quantity"]
-    return price * quantity
+    return exact_product(data["price"], data["quantity"])
 
 
 def _taker_sold(data: dict[str, Any]) -> bool:
