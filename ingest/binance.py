@@ -1,0 +1,214 @@
+"""Binance spot: raw and combined streams, and the REST depth snapshot.
+
+Streams: ``<symbol>@trade``, ``@aggTrade``, ``@bookTicker``, ``@ticker``
+(24hrTicker) and ``@depth@100ms``. A combined-stream connection wraps each
+event as ``{"stream": ..., "data": ...}``; both shapes are accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ingest.venue import Handler, Venue
+from ingest.wire import DepthSnapshot, decimal, integer, levels, optional_decimal
+from models import BookDelta, Instrument, InstrumentType, Record, Side, Ticker, Trade
+from models.exceptions import DecodeError
+from models.numbers import utc_from_ms
+
+#: Quote assets, longest first so ``FDUSD`` wins over a shorter suffix.
+SPOT_QUOTES = tuple(
+    sorted(
+        "USDT FDUSD USDC TUSD BUSD DAI BTC ETH BNB EUR TRY BRL GBP AUD JPY RUB UAH "
+        "BIDR IDRT NGN PLN RON ZAR ARS MXN COP CZK XRP DOGE DOT TRX PAX USDP VAI AEUR".split(),
+        key=len,
+        reverse=True,
+    )
+)
+
+#: Subscriptions per SUBSCRIBE message; Binance allows 1024 streams a connection.
+_STREAMS_PER_MESSAGE = 200
+
+
+def split_pair(native: str, quotes: tuple[str, ...]) -> tuple[str, str] | None:
+    """``BTCUSDT`` -> (``BTC``, ``USDT``) by the longest known quote suffix."""
+    if not native.isalnum() or not native.isupper():
+        return None
+    for quote in quotes:
+        if native.endswith(quote) and len(native) > len(quote):
+            return native[: -len(quote)], quote
+    return None
+
+
+class Binance(Venue):
+    name = "binance"
+    ws_url = "wss://stream.binance.com:9443/stream"
+    rest_url = "https://api.binance.com"
+    hosts: ClassVar[tuple[str, ...]] = ("stream.binance.com", "api.binance.com")
+    recording_prefixes = ("spot_",)
+    channels: ClassVar[dict[str, str]] = {
+        "trades": "trade",
+        "ticker": "bookTicker",
+        "book": "depth@100ms",
+    }
+    depth_snapshot_path = "/api/v3/depth"
+    max_streams_per_connection = 1024
+    max_messages_per_second = 5
+    rest_weight_per_minute = 6000
+    quotes: ClassVar[tuple[str, ...]] = SPOT_QUOTES
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._handlers: dict[str | None, Handler] = {
+            "trade": self._trade,
+            "aggTrade": self._agg_trade,
+            "bookTicker": self._book_ticker,
+            "24hrTicker": self._day_ticker,
+            "depthUpdate": self._depth,
+        }
+
+    def to_native(self, symbol: str) -> str:
+        instrument = Instrument.parse(symbol)
+        if instrument.type is not InstrumentType.SPOT:
+            raise ValueError(f"{self.name} trades spot only, not {symbol!r}")
+        return instrument.base + instrument.quote
+
+    def native_to_canonical(self, native: str) -> str | None:
+        pair = split_pair(native, self.quotes)
+        return None if pair is None else f"{pair[0]}-{pair[1]}"
+
+    def subscribe_messages(self, symbols: Iterable[str], channels: Iterable[str]) -> list[Any]:
+        """``{"method": "SUBSCRIBE", "params": ["btcusdt@trade", ...], "id": n}`` messages."""
+        wanted = self.check_channels(channels)
+        streams = [
+            f"{self.to_native(symbol).lower()}@{self.channels[channel]}"
+            for symbol in symbols
+            for channel in wanted
+        ]
+        return [
+            {"method": "SUBSCRIBE", "params": streams[i : i + _STREAMS_PER_MESSAGE], "id": n}
+            for n, i in enumerate(range(0, len(streams), _STREAMS_PER_MESSAGE), start=1)
+        ]
+
+    def _dispatch(self, message: Any, received_at: datetime) -> list[Record]:
+        if type(message) is dict and "stream" in message:
+            message = message["data"]
+        elif type(message) is dict and "id" in message:
+            if "error" in message:
+                raise DecodeError(f"venue error: {message['error']}")
+            return []  # {"result": null, "id": 1}: a (un)subscribe acknowledgement
+        if type(message) is list:  # the !...@arr streams send a list of events
+            return [record for item in message for record in self._event(item, received_at)]
+        return self._event(message, received_at)
+
+    def _event(self, data: Any, received_at: datetime) -> list[Record]:
+        if type(data) is not dict:
+            raise DecodeError("expected an event object")
+        kind = data.get("e")
+        if kind is None and "u" in data and "b" in data:
+            kind = "bookTicker"  # the spot bookTicker carries no event type
+        handler = self._handlers.get(kind)
+        if handler is None:
+            raise DecodeError(f"unsupported event type {kind!r}")
+        return handler(data, received_at)
+
+    def _trade(self, data: Any, received_at: datetime) -> list[Record]:
+        """``{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,
+        "p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}``"""
+        return [self._trade_record(data, integer(data["t"]), received_at)]
+
+    def _agg_trade(self, data: Any, received_at: datetime) -> list[Record]:
+        """``{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT","a":15683430,"p":"0.35280000",
+        "q":"58.00000000","f":19862790,"l":19862790,"T":1633998523963,"m":false,"M":true}``"""
+        return [self._trade_record(data, integer(data["a"]), received_at)]
+
+    def _trade_record(self, data: Any, trade_id: int, received_at: datetime) -> Trade:
+        maker_bought = data["m"]
+        if type(maker_bought) is not bool:
+            raise DecodeError(f"'m' must be true or false, not {maker_bought!r}")
+        return Trade(
+            **self.event_ms(data["s"], data["T"], received_at),
+            trade_id=str(trade_id),
+            price=decimal(data["p"]),
+            quantity=decimal(data["q"]),
+            side=Side.SELL if maker_bought else Side.BUY,
+            sequence=trade_id,
+        )
+
+    def _book_ticker(self, data: Any, received_at: datetime) -> list[Record]:
+        """``{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000",
+        "a":"61837.64000000","A":"1.54698000"}`` (USD-M adds ``"e"``, ``"E"`` and ``"T"``).
+
+        The spot message carries no exchange time at all; until the models let
+        a ticker say so, its receive time stands in as the event time.
+        """
+        ms = data.get("T")
+        when = received_at if ms is None else utc_from_ms(ms)
+        return [
+            Ticker(
+                **self.event(data["s"], when, received_at),
+                bid_price=decimal(data["b"]),
+                bid_size=decimal(data["B"]),
+                ask_price=decimal(data["a"]),
+                ask_size=decimal(data["A"]),
+                sequence=integer(data["u"]),
+            )
+        ]
+
+    def _day_ticker(self, data: Any, received_at: datetime) -> list[Record]:
+        """``{"e":"24hrTicker","E":1672515782136,"s":"BNBBTC","p":"0.0015","P":"250.00",
+        "w":"0.0018","x":"0.0009","c":"0.0025","Q":"10","b":"0.0024","B":"10","a":"0.0026",
+        "A":"100","o":"0.0010","h":"0.0025","l":"0.0010","v":"10000","q":"18","O":0,
+        "C":86400000,"F":0,"L":18150,"n":18151}`` (USD-M sends no b/B/a/A)."""
+        return [
+            Ticker(
+                **self.event_ms(data["s"], data["E"], received_at),
+                bid_price=optional_decimal(data.get("b")),
+                bid_size=optional_decimal(data.get("B")),
+                ask_price=optional_decimal(data.get("a")),
+                ask_size=optional_decimal(data.get("A")),
+                last_price=decimal(data["c"]),
+                open_24h=decimal(data["o"]),
+                high_24h=decimal(data["h"]),
+                low_24h=decimal(data["l"]),
+                volume_24h=decimal(data["v"]),
+                quote_volume_24h=decimal(data["q"]),
+                price_change_pct_24h=decimal(data["P"]),
+            )
+        ]
+
+    def _depth(self, data: Any, received_at: datetime) -> list[Record]:
+        """``{"e":"depthUpdate","E":1633998512068,"s":"NKNUSDT","U":499869750,"u":499869752,
+        "b":[["0.35130000","6195.00000000"]],"a":[]}`` (USD-M adds ``"T"`` and ``"pu"``).
+
+        The event time is the transaction time ``T`` where sent, else ``E``.
+        """
+        return [
+            BookDelta(
+                **self.event_ms(data["s"], data.get("T", data["E"]), received_at),
+                bids=levels(data["b"]),
+                asks=levels(data["a"]),
+                first_sequence=integer(data["U"]),
+                sequence=integer(data["u"]),
+                prev_sequence=None if "pu" not in data else integer(data["pu"]),
+            )
+        ]
+
+    def _snapshot(self, message: Any, received_at: datetime, native: str) -> DepthSnapshot:
+        """``GET /api/v3/depth?symbol=BTCUSDT&limit=1000`` ->
+        ``{"lastUpdateId":50093239218,"bids":[["61837.63000000","3.78826000"]],"asks":[...]}``
+        (USD-M adds ``"E"`` and ``"T"``, the latter kept as the exchange time)."""
+        symbol, instrument_type = self.instrument(native)
+        ms = message.get("T")
+        return DepthSnapshot(
+            exchange=self.name,
+            symbol=symbol,
+            native_symbol=native,
+            instrument_type=instrument_type,
+            sequence=integer(message["lastUpdateId"]),
+            bids=levels(message["bids"]),
+            asks=levels(message["asks"]),
+            timestamp=None if ms is None else utc_from_ms(ms),
+            collected_at=received_at,
+        )

@@ -1,0 +1,200 @@
+"""The declarative base of every exchange adapter, and its pure parsing contract.
+
+A venue module subclasses :class:`Venue` with its endpoints, channel names,
+limits and symbol rules, and implements ``_dispatch`` (one decoded message ->
+records). Everything shared lives here: JSON decoding, symbol lookup, the
+event-time plausibility check and turning any failure into a
+:class:`~models.DeadLetter`. :meth:`Venue.parse` never raises and needs no
+connection, so recorded lines can be fed to it directly.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import orjson
+from pydantic import ValidationError
+
+from ingest.wire import DepthSnapshot, depth_snapshot_reason, validation_reason
+from models import DeadLetter, Instrument, InstrumentType, MarketEvent, Record
+from models.exceptions import ConfigError, DecodeError
+from models.numbers import utc_from_ms
+
+#: Live default: an event more than this far from its receive time is dead-lettered.
+#: Replays of old recordings pass ``max_clock_skew=None``.
+DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+#: Our channel names, the same for every venue.
+CHANNELS = ("trades", "ticker", "book", "funding", "open_interest", "liquidations")
+
+#: Turns one decoded message into records; raises on bad input.
+Handler = Callable[[Any, datetime], list[Record]]
+
+
+class Venue(ABC):
+    """One exchange: endpoints, channels, limits, symbols, and ``parse``.
+
+    Instances are cheap and hold only configuration and a symbol cache.
+    ``symbols``, when given, is the complete set of canonical symbols this
+    instance accepts; any other native symbol is an *unknown symbol*.
+    Without it, every symbol the venue's naming rule understands is accepted.
+    """
+
+    #: Exchange id as used in the models (``binance``, ``okx``, ...).
+    name: ClassVar[str]
+    ws_url: ClassVar[str]
+    rest_url: ClassVar[str]
+    #: Hosts whose recorded URLs identify this venue (REST and WebSocket).
+    hosts: ClassVar[tuple[str, ...]]
+    #: hftbacktest file-name prefixes identifying this venue (``spot_btcusdt_...``).
+    recording_prefixes: ClassVar[tuple[str, ...]] = ()
+    #: Our channel -> the venue's stream/channel name, for streamed channels.
+    channels: ClassVar[Mapping[str, str]]
+    #: Our channel -> REST path, for channels that are polled instead of streamed.
+    polled_channels: ClassVar[Mapping[str, str]] = {}
+    #: REST path of the full order-book snapshot, where the book needs one.
+    depth_snapshot_path: ClassVar[str | None] = None
+    #: Plain-text frames that are protocol control messages (e.g. OKX ``pong``).
+    control_texts: ClassVar[frozenset[str]] = frozenset()
+    max_streams_per_connection: ClassVar[int]
+    max_messages_per_second: ClassVar[int]
+    rest_weight_per_minute: ClassVar[int | None] = None
+
+    def __init__(
+        self,
+        *,
+        max_clock_skew: timedelta | None = DEFAULT_MAX_CLOCK_SKEW,
+        symbols: Iterable[str] | None = None,
+    ) -> None:
+        self.max_clock_skew = max_clock_skew
+        self.source = f"ingest:{self.name}"
+        self._instruments: dict[str, tuple[str, InstrumentType]] = {}
+        self._closed = symbols is not None
+        for symbol in symbols or ():
+            self._instruments[self.to_native(symbol)] = (symbol, Instrument.parse(symbol).type)
+        self._rest_handlers: dict[str, Handler] = {}
+
+    # -- what each venue provides -------------------------------------------------
+
+    @abstractmethod
+    def to_native(self, symbol: str) -> str:
+        """Canonical symbol -> the venue's own; ``ValueError`` if it has none."""
+
+    @abstractmethod
+    def native_to_canonical(self, native: str) -> str | None:
+        """The venue's naming rule: native symbol -> canonical, or None if not understood."""
+
+    @abstractmethod
+    def subscribe_messages(self, symbols: Iterable[str], channels: Iterable[str]) -> list[Any]:
+        """The messages that subscribe ``symbols`` x ``channels`` (streamed channels only)."""
+
+    @abstractmethod
+    def _dispatch(self, message: Any, received_at: datetime) -> list[Record]:
+        """One decoded WebSocket message -> records; raise with the reason on bad input."""
+
+    def _snapshot(self, message: Any, received_at: datetime, native: str) -> DepthSnapshot:
+        raise DecodeError(f"{self.name} has no REST depth snapshot")
+
+    # -- shared -------------------------------------------------------------------
+
+    def to_canonical(self, native: str) -> str | None:
+        """Native symbol -> canonical symbol, or None when unknown to this instance."""
+        known = self._instruments.get(native)
+        if known is not None:
+            return known[0]
+        return None if self._closed else self.native_to_canonical(native)
+
+    def instrument(self, native: Any) -> tuple[str, InstrumentType]:
+        """Native symbol -> (canonical symbol, type); raise ``DecodeError`` if unknown."""
+        known = self._instruments.get(native)
+        if known is not None:
+            return known
+        canonical = None
+        if type(native) is str and not self._closed:
+            canonical = self.native_to_canonical(native)
+        if canonical is None:
+            raise DecodeError(f"unknown symbol {native!r}")
+        known = (canonical, Instrument.parse(canonical).type)
+        self._instruments[native] = known
+        return known
+
+    def event(self, native: Any, timestamp: datetime, received_at: datetime) -> dict[str, Any]:
+        """The fields every :class:`~models.MarketEvent` of ``native`` shares."""
+        symbol, instrument_type = self.instrument(native)
+        return {
+            "exchange": self.name,
+            "symbol": symbol,
+            "native_symbol": native,
+            "instrument_type": instrument_type,
+            "timestamp": timestamp,
+            "collected_at": received_at,
+        }
+
+    def event_ms(self, native: Any, ms: Any, received_at: datetime) -> dict[str, Any]:
+        """:meth:`event` with the exchange time in epoch milliseconds."""
+        return self.event(native, utc_from_ms(ms), received_at)
+
+    def check_channels(self, channels: Iterable[str]) -> list[str]:
+        """The streamed channels among ``channels``; ``ConfigError`` for unknown names."""
+        wanted = list(dict.fromkeys(channels))
+        unknown = [c for c in wanted if c not in self.channels and c not in self.polled_channels]
+        if unknown:
+            raise ConfigError(f"{self.name} has no channel(s) {', '.join(unknown)}")
+        return [c for c in wanted if c in self.channels]
+
+    def parse(self, raw: str | bytes, received_at: datetime) -> list[Record]:
+        """One raw WebSocket frame -> normalized records; bad input -> one dead letter."""
+        if len(raw) < 16 and self.control_texts:
+            text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+            if text.strip() in self.control_texts:
+                return []
+        return self._guarded(raw, received_at, self._dispatch)
+
+    def parse_rest(self, path: str, raw: str | bytes, received_at: datetime) -> list[Record]:
+        """A REST answer from ``path`` (e.g. ``/fapi/v1/openInterest``) -> records."""
+        handler = self._rest_handlers.get(path)
+        if handler is None:
+            return [self.dead_letter(raw, f"no parser for REST path {path!r}", received_at)]
+        return self._guarded(raw, received_at, handler)
+
+    def parse_snapshot(
+        self, raw: str | bytes, received_at: datetime, symbol: str
+    ) -> DepthSnapshot | DeadLetter:
+        """A REST order-book snapshot of canonical ``symbol`` -> :class:`DepthSnapshot`."""
+        try:
+            return self._snapshot(orjson.loads(raw), received_at, self.to_native(symbol))
+        except Exception as exc:  # every failure becomes a dead letter
+            return self.dead_letter(raw, depth_snapshot_reason(exc), received_at, channel="book")
+
+    def dead_letter(
+        self, raw: str | bytes, reason: str, at: datetime, channel: str | None = None
+    ) -> DeadLetter:
+        return DeadLetter.of(
+            raw, source=self.source, reason=reason, at=at, exchange=self.name, channel=channel
+        )
+
+    def _guarded(self, raw: str | bytes, received_at: datetime, handler: Handler) -> list[Record]:
+        try:
+            records = handler(orjson.loads(raw), received_at)
+        except DecodeError as exc:
+            return [self.dead_letter(raw, exc.reason, received_at)]
+        except orjson.JSONDecodeError as exc:
+            return [self.dead_letter(raw, f"unparsable JSON: {exc}", received_at)]
+        except ValidationError as exc:
+            return [self.dead_letter(raw, validation_reason(exc), received_at)]
+        except Exception as exc:  # a malformed message must not stop ingest
+            reason = f"malformed message ({type(exc).__name__}: {exc})"
+            return [self.dead_letter(raw, reason, received_at)]
+        skew = self.max_clock_skew
+        if skew is not None:
+            for record in records:
+                if isinstance(record, MarketEvent) and abs(record.timestamp - received_at) > skew:
+                    reason = (
+                        f"event time {record.timestamp.isoformat()} is more than {skew} "
+                        f"from receive time {received_at.isoformat()}"
+                    )
+                    return [self.dead_letter(raw, reason, received_at)]
+        return records
