@@ -27,6 +27,8 @@ def create_app(settings: Settings) -> faust.App:
     source of configuration. Tables live in RocksDB (through rocksdict).
     """
     register_codec()
+    # Faust creates the data dir itself, but not its parents (var/ on a fresh clone).
+    settings.store.data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         settings.app_id,
         env={},

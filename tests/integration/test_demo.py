@@ -22,7 +22,7 @@ def test_demo_runs_to_its_summary(kafka_broker: Broker, tmp_path: Path) -> None:
         "MARKETPRISM_APP_ID": f"test-demo-{run}",
         "MARKETPRISM_KAFKA__BROKER": kafka_broker.url,
         "MARKETPRISM_TOPICS__PREFIX": f"test-{run}.",
-        "MARKETPRISM_STORE__DATA_DIR": str(tmp_path / "worker"),
+        "MARKETPRISM_STORE__DATA_DIR": str(tmp_path / "fresh" / "var" / "worker"),
         "MARKETPRISM_WEB__PORT": str(free_port()),
     }
     result = subprocess.run(
