@@ -27,9 +27,9 @@ from models.exceptions import MarketPrismError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOT_YET = (
-    "exchange simulator + ingest adapters",
+    "exchange simulator and live ingest connections",
     "windowed analytics and the anomaly detector",
-    "Parquet sinks and DuckDB queries",
+    "the Parquet sink agents (the writer and DuckDB PriceStore exist, not yet wired)",
     "metrics, health endpoints and the live dashboard",
 )
 
