@@ -105,7 +105,7 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
                 await admin.create_topics([topic])
                 created.append(topic.name)
             except TopicAlreadyExistsError:
-                pass
+                continue  # created meanwhile by a worker: that is what we wanted
         return created
     finally:
         await admin.close()

@@ -30,8 +30,8 @@ def decimal(value: Any) -> Decimal:
             return Decimal(repr(value))
         if kind is int:
             return Decimal(value)
-    except InvalidOperation:
-        pass
+    except InvalidOperation as exc:
+        raise DecodeError(f"not a number: {value!r}") from exc
     raise DecodeError(f"not a number: {value!r}")
 
 
