@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ingest.sequence_rules import BinanceSpotRule, SequenceRule
 from ingest.venue import Handler, Venue
 from ingest.wire import DepthSnapshot, decimal, integer, levels, optional_decimal
 from models import BookDelta, Instrument, InstrumentType, Record, Side, Ticker, Trade
@@ -53,6 +54,7 @@ class Binance(Venue):
         "book": "depth@100ms",
     }
     depth_snapshot_path = "/api/v3/depth"
+    book_rule: ClassVar[SequenceRule] = BinanceSpotRule()
     max_streams_per_connection = 1024
     max_messages_per_second = 5
     rest_weight_per_minute = 6000

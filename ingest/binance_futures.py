@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from ingest.binance import Binance, split_pair
+from ingest.sequence_rules import BinanceFuturesRule
 from ingest.wire import decimal, optional_decimal
 from models import FundingRate, Instrument, InstrumentType, Liquidation, OpenInterest, Record, Side
 from models.exceptions import DecodeError
@@ -36,6 +37,7 @@ class BinanceFutures(Binance):
     }
     polled_channels: ClassVar[dict[str, str]] = {"open_interest": "/fapi/v1/openInterest"}
     depth_snapshot_path = "/fapi/v1/depth"
+    book_rule = BinanceFuturesRule()
     max_streams_per_connection = 1024
     max_messages_per_second = 10
     rest_weight_per_minute = 2400

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ingest.sequence_rules import DeribitRule
 from ingest.venue import Handler, Venue
 from ingest.wire import decimal, integer, optional_decimal, positive_or_none
 from models import (
@@ -57,6 +58,7 @@ class Deribit(Venue):
         "open_interest": "ticker",
         "liquidations": "trades",
     }
+    book_rule = DeribitRule()
     max_streams_per_connection = 500
     max_messages_per_second = 20
     rest_weight_per_minute = None  # credit-based: 20 credits/s sustained, no weights

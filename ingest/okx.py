@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ingest.sequence_rules import OkxRule
 from ingest.venue import Handler, Venue
 from ingest.wire import decimal, integer, levels, optional_decimal, optional_integer
 from models import (
@@ -62,6 +63,7 @@ class Okx(Venue):
         "liquidations": "liquidation-orders",
     }
     control_texts = frozenset({"pong"})
+    book_rule = OkxRule()
     max_streams_per_connection = 480
     max_messages_per_second = 3
     rest_weight_per_minute = None  # per-endpoint limits, e.g. open-interest 20 per 2 s

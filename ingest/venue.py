@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import ValidationError
 
+from ingest.sequence_rules import SequenceRule
 from ingest.wire import DepthSnapshot, depth_snapshot_reason, validation_reason
 from models import DeadLetter, Instrument, InstrumentType, MarketEvent, Record
 from models.exceptions import ConfigError, DecodeError
@@ -55,8 +56,11 @@ class Venue(ABC):
     channels: ClassVar[Mapping[str, str]]
     #: Our channel -> REST path, for channels that are polled instead of streamed.
     polled_channels: ClassVar[Mapping[str, str]] = {}
-    #: REST path of the full order-book snapshot, where the book needs one.
+    #: REST path of the full order-book snapshot, where the book needs one
+    #: (otherwise the snapshot arrives on the WebSocket when the book is subscribed).
     depth_snapshot_path: ClassVar[str | None] = None
+    #: How the venue's book deltas chain onto a snapshot and onto each other.
+    book_rule: ClassVar[SequenceRule]
     #: Plain-text frames that are protocol control messages (e.g. OKX ``pong``).
     control_texts: ClassVar[frozenset[str]] = frozenset()
     max_streams_per_connection: ClassVar[int]

@@ -1,0 +1,143 @@
+"""A local level-2 order book: price -> size per side, with sorted access for the top N.
+
+Each side is a dict (price -> size) for O(1) updates plus a sorted list of
+keys kept with :mod:`bisect` for the best levels. Bids are keyed by the
+negated price so both sides sort ascending from the best level. Prices and
+sizes stay the exchange's :class:`~decimal.Decimal` values, so
+``format(price, "f")`` gives back the exchange's own digits (OKX checksums
+need them).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from models import BookSnapshot, InstrumentType
+from models.book import BookLevel
+
+
+class BookSide:
+    """One side of a book; ``descending`` for bids (best = highest price)."""
+
+    __slots__ = ("_keys", "_sign", "_sizes")
+
+    def __init__(self, *, descending: bool) -> None:
+        self._sign = -1 if descending else 1
+        self._sizes: dict[Decimal, Decimal] = {}
+        self._keys: list[Decimal] = []
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def set(self, price: Decimal, size: Decimal) -> None:
+        """Set the size at ``price``; size 0 removes the level (absent: no-op)."""
+        if size:
+            if price not in self._sizes:
+                insort(self._keys, price * self._sign)
+            self._sizes[price] = size
+        elif self._sizes.pop(price, None) is not None:
+            key = price * self._sign
+            del self._keys[bisect_left(self._keys, key)]
+
+    def load(self, levels: Iterable[BookLevel]) -> None:
+        """Replace every level (a snapshot); zero sizes are skipped."""
+        self._sizes = {price: size for price, size in levels if size}
+        self._keys = sorted(price * self._sign for price in self._sizes)
+
+    def best(self, n: int) -> list[BookLevel]:
+        """Up to ``n`` levels, best first."""
+        sign, sizes = self._sign, self._sizes
+        prices = [key * sign for key in self._keys[:n]]
+        return [(price, sizes[price]) for price in prices]
+
+    def best_price(self) -> Decimal | None:
+        return self._keys[0] * self._sign if self._keys else None
+
+    def as_dict(self) -> dict[Decimal, Decimal]:
+        """A copy of every level (price -> size)."""
+        return dict(self._sizes)
+
+
+class OrderBook:
+    """The local book of one symbol on one exchange.
+
+    ``sequence`` is the last update id applied; ``timestamp`` and
+    ``collected_at`` are the exchange and receive times of the last change
+    (``timestamp`` stays None after a snapshot that carries no exchange time,
+    such as Binance spot's REST answer, until the first delta).
+    """
+
+    def __init__(
+        self, exchange: str, symbol: str, native_symbol: str, instrument_type: InstrumentType
+    ) -> None:
+        self.exchange = exchange
+        self.symbol = symbol
+        self.native_symbol = native_symbol
+        self.instrument_type = instrument_type
+        self.bids = BookSide(descending=True)
+        self.asks = BookSide(descending=False)
+        self.sequence: int | None = None
+        self.timestamp: datetime | None = None
+        self.collected_at: datetime | None = None
+
+    def load(
+        self,
+        bids: Iterable[BookLevel],
+        asks: Iterable[BookLevel],
+        *,
+        sequence: int | None,
+        timestamp: datetime | None,
+        collected_at: datetime,
+    ) -> None:
+        """Replace the whole book with a snapshot."""
+        self.bids.load(bids)
+        self.asks.load(asks)
+        self.sequence, self.timestamp, self.collected_at = sequence, timestamp, collected_at
+
+    def apply(
+        self,
+        bids: Iterable[BookLevel],
+        asks: Iterable[BookLevel],
+        *,
+        sequence: int | None,
+        timestamp: datetime,
+        collected_at: datetime,
+    ) -> None:
+        """Apply changed levels in order; size 0 removes a level."""
+        for price, size in bids:
+            self.bids.set(price, size)
+        for price, size in asks:
+            self.asks.set(price, size)
+        if sequence is not None:
+            self.sequence = sequence
+        self.timestamp, self.collected_at = timestamp, collected_at
+
+    def crossed(self) -> bool:
+        """True when the best bid is at or above the best ask (a broken book)."""
+        bid, ask = self.bids.best_price(), self.asks.best_price()
+        return bid is not None and ask is not None and bid >= ask
+
+    def top(self, n: int, checksum: int | None = None) -> BookSnapshot | None:
+        """The best ``n`` levels a side as a :class:`BookSnapshot`.
+
+        None while no exchange time is known: a snapshot's event time is never
+        filled in from the receive time.
+        """
+        if self.timestamp is None or self.collected_at is None:
+            return None
+        return BookSnapshot(
+            exchange=self.exchange,
+            symbol=self.symbol,
+            native_symbol=self.native_symbol,
+            instrument_type=self.instrument_type,
+            timestamp=self.timestamp,
+            collected_at=self.collected_at,
+            bids=self.bids.best(n),
+            asks=self.asks.best(n),
+            sequence=self.sequence,
+            checksum=checksum,
+            depth=n,
+        )
