@@ -43,7 +43,15 @@ typecheck: venv
 
 BENCHMARKS := $(filter-out bench/timing.py,$(wildcard bench/*.py))
 
-bench: venv
+# The benchmarks' baselines (the `bench` extra: cryptofeed for bench/ingest.py) are
+# installed here only, never by `make demo` or `make test`.
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
+
+$(BENCH_STAMP): $(STAMP) setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+bench: venv $(BENCH_STAMP)
 	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 kafka-start:
