@@ -62,6 +62,32 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app.ingest_main import run_ingest
+    from app.logging_setup import configure_logging
+    from app.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log)
+    return asyncio.run(
+        run_ingest(
+            settings,
+            to_stdout=args.to_stdout,
+            exchanges=_csv(args.exchange),
+            symbols=_csv(args.symbols),
+            channels=_csv(args.channels),
+            replay=[Path(path) for path in args.replay or ()],
+            duration=args.duration,
+        )
+    )
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
@@ -94,6 +120,31 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("faust_args", nargs=argparse.REMAINDER)
     worker.set_defaults(func=_cmd_worker)
 
+    ingest = sub.add_parser(
+        "ingest",
+        help="collect exchange data into Kafka (live, the simulator, or --replay FILE)",
+        description="Connect to the exchanges (live URLs unless MARKETPRISM_EXCHANGES__<NAME>"
+        "__WS_URL/REST_URL point elsewhere, e.g. at `marketprism simulate`), normalize, and "
+        "produce to Kafka; or replay recorded sessions through the same parsers.",
+    )
+    ingest.add_argument("--exchange", help="venue(s), comma-separated (default: every enabled one)")
+    ingest.add_argument("--symbols", help="canonical symbols, e.g. BTC-USDT,ETH-USDT")
+    ingest.add_argument("--channels", help="trades,ticker,book,funding,open_interest,liquidations")
+    ingest.add_argument(
+        "--replay",
+        action="append",
+        metavar="FILE",
+        help="feed a recorded session (cryptofeed or hftbacktest format, gzipped or not) "
+        "instead of connecting; may be repeated",
+    )
+    ingest.add_argument(
+        "--to-stdout",
+        action="store_true",
+        help="print the normalized records as JSON lines instead of producing (no broker)",
+    )
+    ingest.add_argument("--duration", type=float, help="stop after this many seconds (live)")
+    ingest.set_defaults(func=_cmd_ingest)
+
     demo = sub.add_parser("demo", help="run the pipeline once and print a summary")
     demo.add_argument("--duration", type=float, default=20.0, help="seconds to run")
     demo.set_defaults(func=_cmd_demo)
@@ -113,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `marketprism ingest --to-stdout | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,3 +54,15 @@ def logging_config(log: LogSettings) -> dict[str, Any] | None:
         },
         "root": {"level": log.level, "handlers": ["stderr"]},
     }
+
+
+def configure_logging(log: LogSettings) -> None:
+    """Set up logging for a process that is not a Faust worker (ingest, simulator):
+    JSON lines or plain text on stderr, at the configured level."""
+    config = logging_config(log)
+    if config is not None:
+        logging.config.dictConfig(config)
+        return
+    logging.basicConfig(
+        level=log.level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from ingest.options import FeedOptions
 from models.exceptions import ConfigError
 from models.instrument import Instrument
 
@@ -49,6 +50,9 @@ class KafkaSettings(Section):
     producer_linger_ms: int = Field(default=5, ge=0, le=10_000)
     producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
     producer_acks: Literal[-1, 0, 1] = -1
+    producer_buffer: int = Field(
+        default=20_000, ge=1, description="records in flight before ingest blocks"
+    )
 
     @field_validator("broker")
     @classmethod
@@ -222,6 +226,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     exchanges: dict[str, ExchangeSettings] = Field(default_factory=_default_exchanges)
     polling: PollSettings = PollSettings()
+    ingest: FeedOptions = FeedOptions()
     windows: WindowSettings = WindowSettings()
     detector: DetectorSettings = DetectorSettings()
     parquet: ParquetSettings = ParquetSettings()

@@ -49,7 +49,7 @@ class Binance(Venue):
     hosts: ClassVar[tuple[str, ...]] = ("stream.binance.com", "api.binance.com")
     recording_prefixes = ("spot_",)
     channels: ClassVar[dict[str, str]] = {
-        "trades": "trade",
+        "trades": "aggTrade",
         "ticker": "bookTicker",
         "book": "depth@100ms",
     }
@@ -58,6 +58,13 @@ class Binance(Venue):
     max_streams_per_connection = 1024
     max_messages_per_second = 5
     rest_weight_per_minute = 6000
+    max_connection_age = 24 * 3600.0
+    depth_snapshot_weight = 50  # limit=1000
+    trade_history_path = "/api/v3/aggTrades"
+    trade_history_weight = 4
+    contiguous_trade_ids = True
+    #: Levels asked of the REST depth snapshot.
+    depth_snapshot_limit = 1000
     quotes: ClassVar[tuple[str, ...]] = SPOT_QUOTES
 
     def __init__(self, **options: Any) -> None:
@@ -91,6 +98,32 @@ class Binance(Venue):
         return [
             {"method": "SUBSCRIBE", "params": streams[i : i + _STREAMS_PER_MESSAGE], "id": n}
             for n, i in enumerate(range(0, len(streams), _STREAMS_PER_MESSAGE), start=1)
+        ]
+
+    def unsubscribe_messages(self, symbols: Iterable[str], channels: Iterable[str]) -> list[Any]:
+        return [
+            {**message, "method": "UNSUBSCRIBE"}
+            for message in self.subscribe_messages(symbols, channels)
+        ]
+
+    def depth_snapshot_params(self, native: str) -> dict[str, str]:
+        return {"symbol": native, "limit": str(self.depth_snapshot_limit)}
+
+    def trade_history_params(
+        self, native: str, *, after: int, before: int | None, cursor: int | None
+    ) -> dict[str, str]:
+        """``GET /api/v3/aggTrades?symbol=BTCUSDT&fromId=N&limit=1000``, oldest first."""
+        start = after + 1 if cursor is None else cursor
+        return {"symbol": native, "fromId": str(start), "limit": "1000"}
+
+    def _trade_history(self, message: Any, received_at: datetime, native: str) -> list[Record]:
+        """``[{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,
+        "T":1498793709153,"m":true,"M":true}]`` (the REST aggregate trade has no symbol)."""
+        if type(message) is not list:
+            raise DecodeError("expected a list of aggregate trades")
+        return [
+            self._trade_record({**item, "s": native}, integer(item["a"]), received_at)
+            for item in message
         ]
 
     def _dispatch(self, message: Any, received_at: datetime) -> list[Record]:

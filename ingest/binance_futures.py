@@ -41,6 +41,9 @@ class BinanceFutures(Binance):
     max_streams_per_connection = 1024
     max_messages_per_second = 10
     rest_weight_per_minute = 2400
+    depth_snapshot_weight = 20  # limit=1000
+    trade_history_path = "/fapi/v1/aggTrades"
+    trade_history_weight = 20
     quotes: ClassVar[tuple[str, ...]] = ("USDT", "USDC", "BUSD")
 
     def __init__(self, **options: Any) -> None:

@@ -99,6 +99,10 @@ class BookSync:
         state = self._symbols.get(symbol)
         return state is None or state.book is None
 
+    def symbols(self) -> list[str]:
+        """Every symbol this keeper has seen."""
+        return list(self._symbols)
+
     def book(self, symbol: str) -> OrderBook | None:
         """The live book of ``symbol``, or None while it waits for a snapshot."""
         state = self._symbols.get(symbol)

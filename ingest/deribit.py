@@ -62,6 +62,10 @@ class Deribit(Venue):
     max_streams_per_connection = 500
     max_messages_per_second = 20
     rest_weight_per_minute = None  # credit-based: 20 credits/s sustained, no weights
+    trade_history_path = "/public/get_last_trades_by_instrument"
+    contiguous_trade_ids = True  # trade_seq, per instrument
+    #: Seconds between Deribit's ``test_request`` heartbeats (minimum 10).
+    heartbeat_interval = 10
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -119,6 +123,52 @@ class Deribit(Venue):
             return []
         params = {"channels": list(names)}
         return [{"jsonrpc": "2.0", "id": 1, "method": "public/subscribe", "params": params}]
+
+    def unsubscribe_messages(self, symbols: Iterable[str], channels: Iterable[str]) -> list[Any]:
+        return [
+            {**message, "method": "public/unsubscribe"}
+            for message in self.subscribe_messages(symbols, channels)
+        ]
+
+    def connect_messages(self) -> list[Any]:
+        """Ask for heartbeats: Deribit then sends ``test_request`` and closes
+        the connection when it is not answered."""
+        params = {"interval": self.heartbeat_interval}
+        return [{"jsonrpc": "2.0", "id": 0, "method": "public/set_heartbeat", "params": params}]
+
+    def reply(self, raw: str | bytes) -> Any | None:
+        """``{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}``
+        -> a ``public/test`` request."""
+        probe = raw[:200]
+        found = "test_request" in probe if isinstance(probe, str) else b"test_request" in probe
+        if not found:
+            return None
+        return {"jsonrpc": "2.0", "id": 0, "method": "public/test", "params": {}}
+
+    def trade_history_params(
+        self, native: str, *, after: int, before: int | None, cursor: int | None
+    ) -> dict[str, str]:
+        """``GET /api/v2/public/get_last_trades_by_instrument?instrument_name=BTC-PERPETUAL
+        &start_seq=N&end_seq=M&count=1000&sorting=asc``, by ``trade_seq``, oldest first."""
+        params = {
+            "instrument_name": native,
+            "start_seq": str(after + 1 if cursor is None else cursor),
+            "count": "1000",
+            "sorting": "asc",
+        }
+        if before is not None:
+            params["end_seq"] = str(before - 1)
+        return params
+
+    def _trade_history(self, message: Any, received_at: datetime, native: str) -> list[Record]:
+        """``{"jsonrpc":"2.0","result":{"trades":[{"trade_seq":30289432,...}],
+        "has_more":false}}`` (items as in the ``trades`` channel)."""
+        if "error" in message:
+            raise DecodeError(f"venue error: {message['error']}")
+        records = self._trades(message["result"]["trades"], received_at)
+        if any(getattr(record, "native_symbol", native) != native for record in records):
+            raise DecodeError(f"trade history of {native} holds another instrument")
+        return records
 
     def _dispatch(self, message: Any, received_at: datetime) -> list[Record]:
         if type(message) is not dict:

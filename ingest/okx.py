@@ -67,6 +67,10 @@ class Okx(Venue):
     max_streams_per_connection = 480
     max_messages_per_second = 3
     rest_weight_per_minute = None  # per-endpoint limits, e.g. open-interest 20 per 2 s
+    #: OKX closes a connection that has been silent for 30 s; we ping when idle.
+    ping_text = "ping"
+    trade_history_path = "/api/v5/market/history-trades"
+    trade_history_descending = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -134,6 +138,36 @@ class Okx(Venue):
             {"op": "subscribe", "args": args[i : i + _ARGS_PER_MESSAGE]}
             for i in range(0, len(args), _ARGS_PER_MESSAGE)
         ]
+
+    def unsubscribe_messages(self, symbols: Iterable[str], channels: Iterable[str]) -> list[Any]:
+        return [
+            {**message, "op": "unsubscribe"}
+            for message in self.subscribe_messages(symbols, channels)
+        ]
+
+    def poll_params(self, channel: str, native: str) -> dict[str, str]:
+        return {"instId": native}
+
+    def trade_history_params(
+        self, native: str, *, after: int, before: int | None, cursor: int | None
+    ) -> dict[str, str]:
+        """``GET /api/v5/market/history-trades?instId=BTC-USDT&type=1&after=ID&limit=100``:
+        trades with ids below ``after`` (OKX's word), newest first."""
+        params = {"instId": native, "type": "1", "limit": "100"}
+        below = before if cursor is None else cursor
+        if below is not None:
+            params["after"] = str(below)
+        return params
+
+    def _trade_history(self, message: Any, received_at: datetime, native: str) -> list[Record]:
+        """``{"code":"0","msg":"","data":[{"instId":"BTC-USDT","side":"sell","sz":"0.0001",
+        "px":"29963.2","tradeId":"242720720","ts":"1654161646974"}]}``"""
+        if message["code"] != "0":
+            raise DecodeError(f"venue error: {message['code']} {message.get('msg')}")
+        records = self._trades(message, received_at)
+        if any(getattr(record, "native_symbol", native) != native for record in records):
+            raise DecodeError(f"trade history of {native} holds another instrument")
+        return records
 
     def _dispatch(self, message: Any, received_at: datetime) -> list[Record]:
         if type(message) is not dict:

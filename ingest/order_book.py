@@ -82,6 +82,9 @@ class OrderBook:
         self.sequence: int | None = None
         self.timestamp: datetime | None = None
         self.collected_at: datetime | None = None
+        #: Snapshots and deltas applied so far: tells a changed book from an unchanged one
+        #: even where the venue sends no sequence numbers.
+        self.version = 0
 
     def load(
         self,
@@ -96,6 +99,7 @@ class OrderBook:
         self.bids.load(bids)
         self.asks.load(asks)
         self.sequence, self.timestamp, self.collected_at = sequence, timestamp, collected_at
+        self.version += 1
 
     def apply(
         self,
@@ -114,6 +118,7 @@ class OrderBook:
         if sequence is not None:
             self.sequence = sequence
         self.timestamp, self.collected_at = timestamp, collected_at
+        self.version += 1
 
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a broken book)."""

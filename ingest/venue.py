@@ -66,6 +66,22 @@ class Venue(ABC):
     max_streams_per_connection: ClassVar[int]
     max_messages_per_second: ClassVar[int]
     rest_weight_per_minute: ClassVar[int | None] = None
+    #: Text frame the venue wants when the connection is idle (OKX ``ping``);
+    #: None when WebSocket ping frames are the heartbeat.
+    ping_text: ClassVar[str | None] = None
+    #: The venue closes every connection after this many seconds (Binance: 24 h);
+    #: the connection layer replaces it before then, make-before-break.
+    max_connection_age: ClassVar[float | None] = None
+    #: Weight of one depth snapshot request (for the REST weight budget).
+    depth_snapshot_weight: ClassVar[int] = 1
+    #: REST path of the public trade history that backfills missed trades.
+    trade_history_path: ClassVar[str | None] = None
+    trade_history_weight: ClassVar[int] = 1
+    #: History pages run newest first (OKX) rather than oldest first.
+    trade_history_descending: ClassVar[bool] = False
+    #: Trade sequence numbers have no holes (Binance aggregate ids, Deribit
+    #: ``trade_seq``), so a jump in the live stream is a gap by itself.
+    contiguous_trade_ids: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -101,6 +117,39 @@ class Venue(ABC):
 
     def _snapshot(self, message: Any, received_at: datetime, native: str) -> DepthSnapshot:
         raise DecodeError(f"{self.name} has no REST depth snapshot")
+
+    def _trade_history(self, message: Any, received_at: datetime, native: str) -> list[Record]:
+        raise DecodeError(f"{self.name} has no REST trade history")
+
+    def unsubscribe_messages(self, symbols: Iterable[str], channels: Iterable[str]) -> list[Any]:
+        """The messages that undo :meth:`subscribe_messages` (to resync one book)."""
+        return []
+
+    def connect_messages(self) -> list[Any]:
+        """Requests sent once right after connecting (e.g. Deribit's heartbeat setup)."""
+        return []
+
+    def reply(self, raw: str | bytes) -> Any | None:
+        """The answer a protocol control frame demands (Deribit ``test_request``), or None."""
+        return None
+
+    def poll_params(self, channel: str, native: str) -> dict[str, str]:
+        """Query of a polled channel's REST request for ``native``."""
+        return {"symbol": native}
+
+    def depth_snapshot_params(self, native: str) -> dict[str, str]:
+        """Query of the REST depth snapshot of ``native``."""
+        return {"symbol": native}
+
+    def trade_history_params(
+        self, native: str, *, after: int, before: int | None, cursor: int | None
+    ) -> dict[str, str]:
+        """Query of one trade-history page: trades with ``after < id < before``.
+
+        ``cursor`` is None for the first page, then the next id to read from
+        (ascending) or to read below (descending).
+        """
+        raise NotImplementedError(f"{self.name} has no REST trade history")
 
     # -- shared -------------------------------------------------------------------
 
@@ -173,6 +222,18 @@ class Venue(ABC):
         except Exception as exc:  # every failure becomes a dead letter
             return self.dead_letter(raw, depth_snapshot_reason(exc), received_at, channel="book")
 
+    def parse_trade_history(
+        self, raw: str | bytes, received_at: datetime, symbol: str
+    ) -> list[Record]:
+        """A REST trade-history page of canonical ``symbol`` -> trades (and their
+        liquidations); bad input -> one dead letter."""
+        native = self.to_native(symbol)
+
+        def handler(message: Any, at: datetime) -> list[Record]:
+            return self._trade_history(message, at, native)
+
+        return self._guarded(raw, received_at, handler, check_skew=False)
+
     def dead_letter(
         self, raw: str | bytes, reason: str, at: datetime, channel: str | None = None
     ) -> DeadLetter:
@@ -180,7 +241,9 @@ class Venue(ABC):
             raw, source=self.source, reason=reason, at=at, exchange=self.name, channel=channel
         )
 
-    def _guarded(self, raw: str | bytes, received_at: datetime, handler: Handler) -> list[Record]:
+    def _guarded(
+        self, raw: str | bytes, received_at: datetime, handler: Handler, check_skew: bool = True
+    ) -> list[Record]:
         try:
             records = handler(orjson.loads(raw), received_at)
         except DecodeError as exc:
@@ -192,7 +255,7 @@ class Venue(ABC):
         except Exception as exc:  # a malformed message must not stop ingest
             reason = f"malformed message ({type(exc).__name__}: {exc})"
             return [self.dead_letter(raw, reason, received_at)]
-        skew = self.max_clock_skew
+        skew = self.max_clock_skew if check_skew else None
         if skew is not None:
             for record in records:
                 if isinstance(record, MarketEvent) and abs(record.timestamp - received_at) > skew:

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from ingest.recording import read_recording
 from ingest.registry import venue_for_recording, venue_for_url
+from ingest.replay import is_depth_snapshot, snapshot_native_symbol
 from ingest.venue import Venue
 from models.codec import encode
 
@@ -60,21 +60,10 @@ def normalized_lines(path: Path, limit: int | None = None) -> Iterator[str]:
         if message.direction == "received":
             for record in venue.parse(message.text, message.received_at):
                 yield f'{{"message":{n},"record":{encode(record).decode()}}}'
-        elif message.direction == "rest" and _is_depth(venue, message.source):
-            native = _snapshot_symbol(message.source, path)
+        elif message.direction == "rest" and is_depth_snapshot(venue, message.source):
+            native = snapshot_native_symbol(message.source, path)
             symbol = venue.to_canonical(native)
             if symbol is None:
                 raise ValueError(f"unknown symbol {native!r} in {path}")
             snapshot = venue.parse_snapshot(message.text, message.received_at, symbol)
             yield f'{{"message":{n},"snapshot":{snapshot.model_dump_json()}}}'
-
-
-def _is_depth(venue: Venue, source: str) -> bool:
-    return not source or urlsplit(source).path == venue.depth_snapshot_path
-
-
-def _snapshot_symbol(source: str, path: Path) -> str:
-    """The native symbol of a REST snapshot: the URL's ``symbol=``, or the hft file name."""
-    if source:
-        return parse_qs(urlsplit(source).query)["symbol"][0]
-    return path.name.split("_")[1].upper()

@@ -245,10 +245,10 @@ def test_subscribe_messages() -> None:
         {
             "method": "SUBSCRIBE",
             "params": [
-                "btcusdt@trade",
+                "btcusdt@aggTrade",
                 "btcusdt@depth@100ms",
                 "btcusdt@bookTicker",
-                "ethusdt@trade",
+                "ethusdt@aggTrade",
                 "ethusdt@depth@100ms",
                 "ethusdt@bookTicker",
             ],
