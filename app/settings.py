@@ -48,7 +48,9 @@ class KafkaSettings(Section):
     client_id: str = "marketprism"
     replication_factor: int = Field(default=1, ge=1)
     producer_linger_ms: int = Field(default=5, ge=0, le=10_000)
-    producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        default="zstd", description="bench/compression.py: best ratio and fast on our records"
+    )
     producer_acks: Literal[-1, 0, 1] = -1
     producer_buffer: int = Field(
         default=20_000, ge=1, description="records in flight before ingest blocks"
