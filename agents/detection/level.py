@@ -1,0 +1,68 @@
+"""Price level against the view: plain z-score and robust (median / MAD) z-score."""
+
+from __future__ import annotations
+
+from agents.detection.config import ClassThresholds
+from agents.detection.finding import Finding, direction_of
+from tables.sliding import DetectorView
+
+MAD_TO_STD = 1.4826  #: MAD of a normal distribution x this = its standard deviation
+
+
+class PriceZScore:
+    """Newest close vs the trade-weighted mean and std of the view before it."""
+
+    name = "z_score"
+    family = "level"
+
+    def __init__(self, thresholds: ClassThresholds, min_samples: int) -> None:
+        self.threshold = thresholds.z_score
+        self.min_std_pct = thresholds.min_std_pct
+        self.min_samples = min_samples
+
+    def update(self, view: DetectorView, *, report_at: float = 1.0) -> Finding | None:
+        base = view.baseline
+        if base is None or base.count < self.min_samples or view.active_buckets < self.min_samples:
+            return None
+        std = max(base.std_dev, base.mean * self.min_std_pct / 100.0)
+        z = (view.price - base.mean) / std
+        if abs(z) < report_at * self.threshold:
+            return None
+        reason = (
+            f"Z-score: {z:+.2f} (threshold ±{self.threshold:.2f}): price {view.price:.8g} "
+            f"vs {view.view_seconds:.0f}s mean {base.mean:.8g}, std {std:.4g}"
+        )
+        return Finding(self.name, self.family, z, self.threshold, direction_of(z), reason)
+
+
+class RobustZScore:
+    """Newest close vs the median and MAD of the view's per-bucket closes before it."""
+
+    name = "robust_z_score"
+    family = "level"
+
+    def __init__(self, thresholds: ClassThresholds, min_samples: int) -> None:
+        self.threshold = thresholds.robust_z_score
+        self.min_std_pct = thresholds.min_std_pct
+        self.min_samples = min_samples
+
+    def update(self, view: DetectorView, *, report_at: float = 1.0) -> Finding | None:
+        before = view.closes[:-1]
+        if len(before) < self.min_samples or view.active_buckets < self.min_samples:
+            return None
+        median = _median(sorted(before))
+        mad = _median(sorted(abs(x - median) for x in before))
+        scale = max(MAD_TO_STD * mad, median * self.min_std_pct / 100.0)
+        z = (view.price - median) / scale
+        if abs(z) < report_at * self.threshold:
+            return None
+        reason = (
+            f"Robust z-score (median/MAD): {z:+.2f} (threshold ±{self.threshold:.2f}): "
+            f"price {view.price:.8g} vs median {median:.8g}"
+        )
+        return Finding(self.name, self.family, z, self.threshold, direction_of(z), reason)
+
+
+def _median(ordered: list[float]) -> float:
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
