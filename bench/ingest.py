@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # would shadow the ``ingest`` package; the project root goes in front of it.
 sys.path.insert(0, str(ROOT))
 
+from ingest import wire  # noqa: E402
 from ingest.book_sync import BookSync  # noqa: E402
 from ingest.recording import RecordedMessage, read_recording  # noqa: E402
 from ingest.registry import venue_for_recording  # noqa: E402
@@ -166,6 +167,7 @@ def run_marketprism(work: Workload, kind: str, *, with_book: bool = False) -> Ru
     books, venue = seeded_books(work) if with_book else (None, work.venue(max_clock_skew=None))
     parse = venue.parse
     outputs = nbytes = dead = 0
+    wire.forget()  # no price or size remembered from an earlier run: start cold
     gc.collect()
     start = perf_counter()
     for message in messages:

@@ -13,7 +13,16 @@ from typing import Any, ClassVar
 
 from ingest.sequence_rules import BinanceSpotRule, SequenceRule
 from ingest.venue import Handler, Venue
-from ingest.wire import DepthSnapshot, decimal, integer, levels, optional_decimal
+from ingest.wire import (
+    DepthSnapshot,
+    integer,
+    levels,
+    optional,
+    price,
+    quantity,
+    signed,
+    size,
+)
 from models import BookDelta, Instrument, InstrumentType, Record, Side, Ticker, Trade
 from models.exceptions import DecodeError
 from models.numbers import utc_from_ms
@@ -162,11 +171,13 @@ class Binance(Venue):
         maker_bought = data["m"]
         if type(maker_bought) is not bool:
             raise DecodeError(f"'m' must be true or false, not {maker_bought!r}")
-        return Trade(
-            **self.event_ms(data["s"], data["T"], received_at),
+        return Trade.trusted(
+            self.source_of(data["s"]),
+            utc_from_ms(data["T"]),
+            received_at,
             trade_id=str(trade_id),
-            price=decimal(data["p"]),
-            quantity=decimal(data["q"]),
+            price=price(data["p"]),
+            quantity=quantity(data["q"]),
             side=Side.SELL if maker_bought else Side.BUY,
             sequence=trade_id,
         )
@@ -181,12 +192,14 @@ class Binance(Venue):
         ms = data.get("T")
         when = received_at if ms is None else utc_from_ms(ms)
         return [
-            Ticker(
-                **self.event(data["s"], when, received_at),
-                bid_price=decimal(data["b"]),
-                bid_size=decimal(data["B"]),
-                ask_price=decimal(data["a"]),
-                ask_size=decimal(data["A"]),
+            Ticker.trusted(
+                self.source_of(data["s"]),
+                when,
+                received_at,
+                bid_price=price(data["b"]),
+                bid_size=size(data["B"]),
+                ask_price=price(data["a"]),
+                ask_size=size(data["A"]),
                 sequence=integer(data["u"]),
             )
         ]
@@ -197,19 +210,21 @@ class Binance(Venue):
         "A":"100","o":"0.0010","h":"0.0025","l":"0.0010","v":"10000","q":"18","O":0,
         "C":86400000,"F":0,"L":18150,"n":18151}`` (USD-M sends no b/B/a/A)."""
         return [
-            Ticker(
-                **self.event_ms(data["s"], data["E"], received_at),
-                bid_price=optional_decimal(data.get("b")),
-                bid_size=optional_decimal(data.get("B")),
-                ask_price=optional_decimal(data.get("a")),
-                ask_size=optional_decimal(data.get("A")),
-                last_price=decimal(data["c"]),
-                open_24h=decimal(data["o"]),
-                high_24h=decimal(data["h"]),
-                low_24h=decimal(data["l"]),
-                volume_24h=decimal(data["v"]),
-                quote_volume_24h=decimal(data["q"]),
-                price_change_pct_24h=decimal(data["P"]),
+            Ticker.trusted(
+                self.source_of(data["s"]),
+                utc_from_ms(data["E"]),
+                received_at,
+                bid_price=optional(price, data.get("b")),
+                bid_size=optional(size, data.get("B")),
+                ask_price=optional(price, data.get("a")),
+                ask_size=optional(size, data.get("A")),
+                last_price=price(data["c"]),
+                open_24h=price(data["o"]),
+                high_24h=price(data["h"]),
+                low_24h=price(data["l"]),
+                volume_24h=size(data["v"]),
+                quote_volume_24h=size(data["q"]),
+                price_change_pct_24h=signed(data["P"]),
             )
         ]
 
@@ -220,8 +235,10 @@ class Binance(Venue):
         The event time is the transaction time ``T`` where sent, else ``E``.
         """
         return [
-            BookDelta(
-                **self.event_ms(data["s"], data.get("T", data["E"]), received_at),
+            BookDelta.trusted(
+                self.source_of(data["s"]),
+                utc_from_ms(data.get("T", data["E"])),
+                received_at,
                 bids=levels(data["b"]),
                 asks=levels(data["a"]),
                 first_sequence=integer(data["U"]),

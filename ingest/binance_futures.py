@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from ingest.binance import Binance, split_pair
 from ingest.sequence_rules import BinanceFuturesRule
-from ingest.wire import decimal, optional_decimal
+from ingest.wire import optional, optional_text, price, quantity, signed, size
 from models import FundingRate, Instrument, InstrumentType, Liquidation, OpenInterest, Record, Side
 from models.exceptions import DecodeError
 from models.numbers import utc_from_ms
@@ -99,12 +99,14 @@ class BinanceFutures(Binance):
     def _funding(
         self, data: Any, ms: Any, rate: Any, next_ms: Any, received_at: datetime
     ) -> FundingRate:
-        return FundingRate(
-            **self.event_ms(data["s"], ms, received_at),
-            funding_rate=decimal(rate),
+        return FundingRate.trusted(
+            self.source_of(data["s"]),
+            utc_from_ms(ms),
+            received_at,
+            funding_rate=signed(rate),
             next_funding_time=utc_from_ms(next_ms) if next_ms else None,
-            mark_price=decimal(data["p"]),
-            index_price=optional_decimal(data.get("i")),
+            mark_price=price(data["p"]),
+            index_price=optional(price, data.get("i")),
         )
 
     def _force_order(self, data: Any, received_at: datetime) -> list[Record]:
@@ -116,12 +118,14 @@ class BinanceFutures(Binance):
         if side not in ("BUY", "SELL"):
             raise DecodeError(f"unknown order side {side!r}")
         return [
-            Liquidation(
-                **self.event_ms(order["s"], order["T"], received_at),
+            Liquidation.trusted(
+                self.source_of(order["s"]),
+                utc_from_ms(order["T"]),
+                received_at,
                 side=Side.BUY if side == "BUY" else Side.SELL,
-                price=decimal(order["ap"]),
-                quantity=decimal(order["z"]),
-                order_status=order.get("X"),
+                price=price(order["ap"]),
+                quantity=quantity(order["z"]),
+                order_status=optional_text(order.get("X")),
             )
         ]
 
@@ -129,8 +133,10 @@ class BinanceFutures(Binance):
         """``GET /fapi/v1/openInterest?symbol=BTCUSDT`` ->
         ``{"openInterest":"10659.509","symbol":"BTCUSDT","time":1589437530011}``"""
         return [
-            OpenInterest(
-                **self.event_ms(message["symbol"], message["time"], received_at),
-                open_interest=decimal(message["openInterest"]),
+            OpenInterest.trusted(
+                self.source_of(message["symbol"]),
+                utc_from_ms(message["time"]),
+                received_at,
+                open_interest=size(message["openInterest"]),
             )
         ]

@@ -18,7 +18,16 @@ from typing import Any, ClassVar
 
 from ingest.sequence_rules import DeribitRule
 from ingest.venue import Handler, Venue
-from ingest.wire import decimal, integer, optional_decimal, positive_or_none
+from ingest.wire import (
+    integer,
+    optional,
+    positive_or_none,
+    price,
+    quantity,
+    signed,
+    size,
+    text,
+)
 from models import (
     BookDelta,
     BookSnapshot,
@@ -33,6 +42,7 @@ from models import (
     Trade,
 )
 from models.exceptions import DecodeError
+from models.numbers import utc_from_ms
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _NATIVE = re.compile(
@@ -201,21 +211,24 @@ class Deribit(Venue):
         """
         records: list[Record] = []
         for item in data:
-            fields = self.event_ms(item["instrument_name"], item["timestamp"], received_at)
-            price, amount = decimal(item["price"]), decimal(item["amount"])
+            source = self.source_of(item["instrument_name"])
+            when = utc_from_ms(item["timestamp"])
+            at, amount = price(item["price"]), quantity(item["amount"])
             side = _SIDES[item["direction"]]
             inverse = (
-                fields["instrument_type"] is not InstrumentType.OPTION
-                and fields["symbol"].split("-")[1] == "USD"
+                source.instrument_type is not InstrumentType.OPTION
+                and source.symbol.split("-")[1] == "USD"
             )
             extra = {"quote_quantity": amount} if inverse else {}
-            trade_id = item["trade_id"]
+            trade_id = text(item["trade_id"])
             records.append(
-                Trade(
-                    **fields,
+                Trade.trusted(
+                    source,
+                    when,
+                    received_at,
                     **extra,
                     trade_id=trade_id,
-                    price=price,
+                    price=at,
                     quantity=amount,
                     side=side,
                     sequence=integer(item["trade_seq"]),
@@ -226,8 +239,15 @@ class Deribit(Venue):
                 raise DecodeError(f"unknown liquidation flag {who!r}")
             forced = ([side] if "T" in who else []) + ([_OTHER_SIDE[side]] if "M" in who else [])
             records.extend(
-                Liquidation(
-                    **fields, **extra, side=s, price=price, quantity=amount, trade_id=trade_id
+                Liquidation.trusted(
+                    source,
+                    when,
+                    received_at,
+                    **extra,
+                    side=s,
+                    price=at,
+                    quantity=amount,
+                    trade_id=trade_id,
                 )
                 for s in forced
             )
@@ -248,12 +268,13 @@ class Deribit(Venue):
         :class:`Ticker` (there is no price to report), but its open interest and
         funding still count.
         """
-        fields = self.event_ms(data["instrument_name"], data["timestamp"], received_at)
+        source = self.source_of(data["instrument_name"])
+        when = utc_from_ms(data["timestamp"])
         stats = data.get("stats") or {}
         ticker = {
             "bid_price": positive_or_none(data.get("best_bid_price")),
             "ask_price": positive_or_none(data.get("best_ask_price")),
-            "last_price": optional_decimal(data.get("last_price")),
+            "last_price": optional(price, data.get("last_price")),
         }
         records: list[Record] = []
         if ticker["last_price"] is not None or None not in (
@@ -261,31 +282,35 @@ class Deribit(Venue):
             ticker["ask_price"],
         ):
             records.append(
-                Ticker(
-                    **fields,
+                Ticker.trusted(
+                    source,
+                    when,
+                    received_at,
                     **ticker,
-                    bid_size=optional_decimal(data.get("best_bid_amount")),
-                    ask_size=optional_decimal(data.get("best_ask_amount")),
-                    high_24h=optional_decimal(stats.get("high")),
-                    low_24h=optional_decimal(stats.get("low")),
-                    volume_24h=optional_decimal(stats.get("volume")),
-                    quote_volume_24h=optional_decimal(stats.get("volume_usd")),
-                    price_change_pct_24h=optional_decimal(stats.get("price_change")),
+                    bid_size=optional(size, data.get("best_bid_amount")),
+                    ask_size=optional(size, data.get("best_ask_amount")),
+                    high_24h=optional(price, stats.get("high")),
+                    low_24h=optional(price, stats.get("low")),
+                    volume_24h=optional(size, stats.get("volume")),
+                    quote_volume_24h=optional(size, stats.get("volume_usd")),
+                    price_change_pct_24h=optional(signed, stats.get("price_change")),
                 )
             )
-        if fields["instrument_type"] is InstrumentType.PERPETUAL and "funding_8h" in data:
+        if source.instrument_type is InstrumentType.PERPETUAL and "funding_8h" in data:
             records.append(
-                FundingRate(
-                    **fields,
-                    funding_rate=decimal(data["funding_8h"]),
-                    mark_price=optional_decimal(data.get("mark_price")),
-                    index_price=optional_decimal(data.get("index_price")),
+                FundingRate.trusted(
+                    source,
+                    when,
+                    received_at,
+                    funding_rate=signed(data["funding_8h"]),
+                    mark_price=optional(price, data.get("mark_price")),
+                    index_price=optional(price, data.get("index_price")),
                     interval_hours=8,
                 )
             )
         if data.get("open_interest") is not None:
-            interest = decimal(data["open_interest"])
-            records.append(OpenInterest(**fields, open_interest=interest))
+            interest = size(data["open_interest"])
+            records.append(OpenInterest.trusted(source, when, received_at, open_interest=interest))
         return records
 
     def _book(self, data: Any, received_at: datetime) -> list[Record]:
@@ -296,20 +321,27 @@ class Deribit(Venue):
 
         Levels are ``[action, price, amount]``; ``delete`` has amount 0.
         """
-        fields = self.event_ms(data["instrument_name"], data["timestamp"], received_at)
-        bids = [(decimal(price), decimal(amount)) for _, price, amount in data["bids"]]
-        asks = [(decimal(price), decimal(amount)) for _, price, amount in data["asks"]]
+        source = self.source_of(data["instrument_name"])
+        when = utc_from_ms(data["timestamp"])
+        bids = [(price(at), size(amount)) for _, at, amount in data["bids"]]
+        asks = [(price(at), size(amount)) for _, at, amount in data["asks"]]
         sequence = integer(data["change_id"])
         kind = data.get("type", "snapshot")
         if kind == "snapshot":
             depth = max(len(bids), len(asks), 1)
-            return [BookSnapshot(**fields, bids=bids, asks=asks, sequence=sequence, depth=depth)]
+            return [
+                BookSnapshot.trusted(
+                    source, when, received_at, bids=bids, asks=asks, sequence=sequence, depth=depth
+                )
+            ]
         if kind != "change":
             raise DecodeError(f"unknown book type {kind!r}")
         prev = data.get("prev_change_id")
         return [
-            BookDelta(
-                **fields,
+            BookDelta.trusted(
+                source,
+                when,
+                received_at,
                 bids=bids,
                 asks=asks,
                 sequence=sequence,

@@ -16,7 +16,17 @@ from typing import Any, ClassVar
 
 from ingest.sequence_rules import OkxRule
 from ingest.venue import Handler, Venue
-from ingest.wire import decimal, integer, levels, optional_decimal, optional_integer
+from ingest.wire import (
+    integer,
+    levels,
+    optional,
+    optional_integer,
+    price,
+    quantity,
+    signed,
+    size,
+    text,
+)
 from models import (
     BookDelta,
     BookSnapshot,
@@ -198,11 +208,13 @@ class Okx(Venue):
         "tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy",
         "ts":"1630048897897","count":"3"}]}``"""
         return [
-            Trade(
-                **self.event_ms(item["instId"], item["ts"], received_at),
-                trade_id=item["tradeId"],
-                price=decimal(item["px"]),
-                quantity=decimal(item["sz"]),
+            Trade.trusted(
+                self.source_of(item["instId"]),
+                utc_from_ms(item["ts"]),
+                received_at,
+                trade_id=text(item["tradeId"]),
+                price=price(item["px"]),
+                quantity=quantity(item["sz"]),
                 side=_SIDES[item["side"]],
                 sequence=optional_integer(item["tradeId"]),
             )
@@ -221,21 +233,23 @@ class Okx(Venue):
         """
         records: list[Record] = []
         for item in message["data"]:
-            fields = self.event_ms(item["instId"], item["ts"], received_at)
-            spot = fields["instrument_type"] is InstrumentType.SPOT
+            source = self.source_of(item["instId"])
+            spot = source.instrument_type is InstrumentType.SPOT
             records.append(
-                Ticker(
-                    **fields,
-                    bid_price=optional_decimal(item.get("bidPx")),
-                    bid_size=optional_decimal(item.get("bidSz")),
-                    ask_price=optional_decimal(item.get("askPx")),
-                    ask_size=optional_decimal(item.get("askSz")),
-                    last_price=optional_decimal(item.get("last")),
-                    open_24h=optional_decimal(item.get("open24h")),
-                    high_24h=optional_decimal(item.get("high24h")),
-                    low_24h=optional_decimal(item.get("low24h")),
-                    volume_24h=optional_decimal(item.get("vol24h" if spot else "volCcy24h")),
-                    quote_volume_24h=optional_decimal(item.get("volCcy24h")) if spot else None,
+                Ticker.trusted(
+                    source,
+                    utc_from_ms(item["ts"]),
+                    received_at,
+                    bid_price=optional(price, item.get("bidPx")),
+                    bid_size=optional(size, item.get("bidSz")),
+                    ask_price=optional(price, item.get("askPx")),
+                    ask_size=optional(size, item.get("askSz")),
+                    last_price=optional(price, item.get("last")),
+                    open_24h=optional(price, item.get("open24h")),
+                    high_24h=optional(price, item.get("high24h")),
+                    low_24h=optional(price, item.get("low24h")),
+                    volume_24h=optional(size, item.get("vol24h" if spot else "volCcy24h")),
+                    quote_volume_24h=optional(size, item.get("volCcy24h")) if spot else None,
                 )
             )
         return records
@@ -254,15 +268,17 @@ class Okx(Venue):
             raise DecodeError(f"unknown book action {action!r}")
         records: list[Record] = []
         for item in message["data"]:
-            fields = self.event_ms(native, item["ts"], received_at)
+            source, when = self.source_of(native), utc_from_ms(item["ts"])
             bids, asks = levels(item["bids"]), levels(item["asks"])
             sequence = optional_integer(item.get("seqId"))
             checksum = optional_integer(item.get("checksum"))
             if action == "snapshot":
                 depth = max(len(bids), len(asks), 1)
                 records.append(
-                    BookSnapshot(
-                        **fields,
+                    BookSnapshot.trusted(
+                        source,
+                        when,
+                        received_at,
                         bids=bids,
                         asks=asks,
                         sequence=sequence,
@@ -273,8 +289,10 @@ class Okx(Venue):
             else:
                 prev = optional_integer(item.get("prevSeqId"))
                 records.append(
-                    BookDelta(
-                        **fields,
+                    BookDelta.trusted(
+                        source,
+                        when,
+                        received_at,
                         bids=bids,
                         asks=asks,
                         sequence=sequence,
@@ -299,11 +317,13 @@ class Okx(Venue):
             following = optional_integer(item.get("nextFundingTime"))
             hours = None if following is None else (following - at) // 3_600_000
             records.append(
-                FundingRate(
-                    **self.event_ms(item["instId"], item["ts"], received_at),
-                    funding_rate=decimal(item["fundingRate"]),
+                FundingRate.trusted(
+                    self.source_of(item["instId"]),
+                    utc_from_ms(item["ts"]),
+                    received_at,
+                    funding_rate=signed(item["fundingRate"]),
                     next_funding_time=utc_from_ms(at),
-                    estimated_rate=optional_decimal(item.get("nextFundingRate")),
+                    estimated_rate=optional(signed, item.get("nextFundingRate")),
                     interval_hours=hours if hours is not None and 1 <= hours <= 24 else None,
                 )
             )
@@ -318,10 +338,12 @@ class Okx(Venue):
         what :class:`OpenInterest` carries.
         """
         return [
-            OpenInterest(
-                **self.event_ms(item["instId"], item["ts"], received_at),
-                open_interest=decimal(item["oiCcy"]),
-                open_interest_value=optional_decimal(item.get("oiUsd")),
+            OpenInterest.trusted(
+                self.source_of(item["instId"]),
+                utc_from_ms(item["ts"]),
+                received_at,
+                open_interest=size(item["oiCcy"]),
+                open_interest_value=optional(size, item.get("oiUsd")),
             )
             for item in message["data"]
         ]
@@ -332,11 +354,13 @@ class Okx(Venue):
         "ts":"1692266434010"}],"instFamily":"IOST-USDT","instId":"IOST-USDT-SWAP",
         "instType":"SWAP","uly":"IOST-USDT"}]}``: ``bkPx`` is the bankruptcy price."""
         return [
-            Liquidation(
-                **self.event_ms(item["instId"], detail["ts"], received_at),
+            Liquidation.trusted(
+                self.source_of(item["instId"]),
+                utc_from_ms(detail["ts"]),
+                received_at,
                 side=_SIDES[detail["side"]],
-                price=decimal(detail["bkPx"]),
-                quantity=decimal(detail["sz"]),
+                price=price(detail["bkPx"]),
+                quantity=quantity(detail["sz"]),
             )
             for item in message["data"]
             for detail in item["details"]

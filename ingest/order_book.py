@@ -1,11 +1,10 @@
 """A local level-2 order book: price -> size per side, with sorted access for the top N.
 
-Each side is a dict (price -> size) for O(1) updates plus a sorted list of
-keys kept with :mod:`bisect` for the best levels. Bids are keyed by the
-negated price so both sides sort ascending from the best level. Prices and
-sizes stay the exchange's :class:`~decimal.Decimal` values, so
-``format(price, "f")`` gives back the exchange's own digits (OKX checksums
-need them).
+Each side is a dict (price -> size) for O(1) updates plus the prices in
+ascending order, kept with :mod:`bisect`, for the best levels (the last ones
+for bids, the first ones for asks). Prices and sizes stay the exchange's
+:class:`~decimal.Decimal` values, so ``format(price, "f")`` gives back the
+exchange's own digits (OKX checksums need them).
 """
 
 from __future__ import annotations
@@ -22,39 +21,48 @@ from models.book import BookLevel
 class BookSide:
     """One side of a book; ``descending`` for bids (best = highest price)."""
 
-    __slots__ = ("_keys", "_sign", "_sizes")
+    __slots__ = ("_descending", "_prices", "_sizes")
 
     def __init__(self, *, descending: bool) -> None:
-        self._sign = -1 if descending else 1
+        self._descending = descending
         self._sizes: dict[Decimal, Decimal] = {}
-        self._keys: list[Decimal] = []
+        self._prices: list[Decimal] = []  # ascending
 
     def __len__(self) -> int:
         return len(self._sizes)
 
     def set(self, price: Decimal, size: Decimal) -> None:
         """Set the size at ``price``; size 0 removes the level (absent: no-op)."""
-        if size:
-            if price not in self._sizes:
-                insort(self._keys, price * self._sign)
-            self._sizes[price] = size
-        elif self._sizes.pop(price, None) is not None:
-            key = price * self._sign
-            del self._keys[bisect_left(self._keys, key)]
+        self.update(((price, size),))
+
+    def update(self, levels: Iterable[BookLevel]) -> None:
+        """:meth:`set` each level in order."""
+        sizes, prices = self._sizes, self._prices
+        for price, size in levels:
+            if size:
+                if price not in sizes:
+                    insort(prices, price)
+                sizes[price] = size
+            elif sizes.pop(price, None) is not None:
+                del prices[bisect_left(prices, price)]
 
     def load(self, levels: Iterable[BookLevel]) -> None:
         """Replace every level (a snapshot); zero sizes are skipped."""
         self._sizes = {price: size for price, size in levels if size}
-        self._keys = sorted(price * self._sign for price in self._sizes)
+        self._prices = sorted(self._sizes)
 
     def best(self, n: int) -> list[BookLevel]:
         """Up to ``n`` levels, best first."""
-        sign, sizes = self._sign, self._sizes
-        prices = [key * sign for key in self._keys[:n]]
+        if n <= 0:
+            return []
+        prices = self._prices[-n:][::-1] if self._descending else self._prices[:n]
+        sizes = self._sizes
         return [(price, sizes[price]) for price in prices]
 
     def best_price(self) -> Decimal | None:
-        return self._keys[0] * self._sign if self._keys else None
+        if not self._prices:
+            return None
+        return self._prices[-1] if self._descending else self._prices[0]
 
     def as_dict(self) -> dict[Decimal, Decimal]:
         """A copy of every level (price -> size)."""
@@ -111,10 +119,8 @@ class OrderBook:
         collected_at: datetime,
     ) -> None:
         """Apply changed levels in order; size 0 removes a level."""
-        for price, size in bids:
-            self.bids.set(price, size)
-        for price, size in asks:
-            self.asks.set(price, size)
+        self.bids.update(bids)
+        self.asks.update(asks)
         if sequence is not None:
             self.sequence = sequence
         self.timestamp, self.collected_at = timestamp, collected_at

@@ -6,6 +6,13 @@ records). Everything shared lives here: JSON decoding, symbol lookup, the
 event-time plausibility check and turning any failure into a
 :class:`~models.DeadLetter`. :meth:`Venue.parse` never raises and needs no
 connection, so recorded lines can be fed to it directly.
+
+The hot path: :meth:`Venue.source_of` keeps, per native symbol, the shared event
+fields validated once (an :class:`~models.base.EventSource`); the venue checks
+each wire value with ``ingest.wire``'s readers and builds records with
+:meth:`~models.MarketEvent.trusted`, which skips re-validating them.
+``full_validation=True`` validates every record in full instead (the reference
+the fast path is tested against).
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from pydantic import ValidationError
 from ingest.sequence_rules import SequenceRule
 from ingest.wire import DepthSnapshot, depth_snapshot_reason, validation_reason
 from models import DeadLetter, Instrument, InstrumentType, MarketEvent, Record
+from models.base import EventSource
 from models.exceptions import ConfigError, DecodeError
-from models.numbers import utc_from_ms
 
 #: Live default: an event more than this far from its receive time is dead-lettered.
 #: Replays of old recordings pass ``max_clock_skew=None``.
@@ -42,6 +49,8 @@ class Venue(ABC):
     ``symbols``, when given, is the complete set of canonical symbols this
     instance accepts; any other native symbol is an *unknown symbol*.
     Without it, every symbol the venue's naming rule understands is accepted.
+    ``full_validation`` makes every record go through pydantic validation
+    (slower; the same records).
     """
 
     #: Exchange id as used in the models (``binance``, ``okx``, ...).
@@ -88,13 +97,16 @@ class Venue(ABC):
         *,
         max_clock_skew: timedelta | None = DEFAULT_MAX_CLOCK_SKEW,
         symbols: Iterable[str] | None = None,
+        full_validation: bool = False,
     ) -> None:
         self.max_clock_skew = max_clock_skew
         self.source = f"ingest:{self.name}"
-        self._instruments: dict[str, tuple[str, InstrumentType]] = {}
+        self._trust = not full_validation
+        self._sources: dict[str, EventSource] = {}
         self._closed = symbols is not None
         for symbol in symbols or ():
-            self._instruments[self.to_native(symbol)] = (symbol, Instrument.parse(symbol).type)
+            native = self.to_native(symbol)
+            self._sources[native] = self._new_source(native, symbol)
         self._rest_handlers: dict[str, Handler] = {}
 
     # -- what each venue provides -------------------------------------------------
@@ -155,14 +167,15 @@ class Venue(ABC):
 
     def to_canonical(self, native: str) -> str | None:
         """Native symbol -> canonical symbol, or None when unknown to this instance."""
-        known = self._instruments.get(native)
+        known = self._sources.get(native)
         if known is not None:
-            return known[0]
+            return known.symbol
         return None if self._closed else self.native_to_canonical(native)
 
-    def instrument(self, native: Any) -> tuple[str, InstrumentType]:
-        """Native symbol -> (canonical symbol, type); raise ``DecodeError`` if unknown."""
-        known = self._instruments.get(native)
+    def source_of(self, native: Any) -> EventSource:
+        """The fields every :class:`~models.MarketEvent` of ``native`` shares (validated
+        once per symbol); raise ``DecodeError`` if the symbol is unknown."""
+        known = self._sources.get(native)
         if known is not None:
             return known
         canonical = None
@@ -170,25 +183,17 @@ class Venue(ABC):
             canonical = self.native_to_canonical(native)
         if canonical is None:
             raise DecodeError(f"unknown symbol {native!r}")
-        known = (canonical, Instrument.parse(canonical).type)
-        self._instruments[native] = known
+        known = self._sources[native] = self._new_source(native, canonical)
         return known
 
-    def event(self, native: Any, timestamp: datetime, received_at: datetime) -> dict[str, Any]:
-        """The fields every :class:`~models.MarketEvent` of ``native`` shares."""
-        symbol, instrument_type = self.instrument(native)
-        return {
-            "exchange": self.name,
-            "symbol": symbol,
-            "native_symbol": native,
-            "instrument_type": instrument_type,
-            "timestamp": timestamp,
-            "collected_at": received_at,
-        }
+    def instrument(self, native: Any) -> tuple[str, InstrumentType]:
+        """Native symbol -> (canonical symbol, type); raise ``DecodeError`` if unknown."""
+        known = self.source_of(native)
+        return known.symbol, known.instrument_type
 
-    def event_ms(self, native: Any, ms: Any, received_at: datetime) -> dict[str, Any]:
-        """:meth:`event` with the exchange time in epoch milliseconds."""
-        return self.event(native, utc_from_ms(ms), received_at)
+    def _new_source(self, native: str, symbol: str) -> EventSource:
+        kind = Instrument.parse(symbol).type
+        return EventSource(self.name, symbol, native, kind, trust=self._trust)
 
     def check_channels(self, channels: Iterable[str]) -> list[str]:
         """The streamed channels among ``channels``; ``ConfigError`` for unknown names."""

@@ -1,14 +1,22 @@
-"""Turning exchange wire values into exact model values.
+"""Turning exchange wire values into exact, validated model values.
 
 Exchanges send numbers as decimal strings (Binance, OKX) or JSON numbers
 (Deribit). Strings go straight into :class:`~decimal.Decimal`; a JSON float
 goes through its shortest ``repr`` (``0.001972`` stays ``0.001972``), never
-through ``Decimal(float)``. Anything else is a :class:`~models.exceptions.DecodeError`
-with a short reason, ready for a dead letter.
+through ``Decimal(float)``.
+
+:func:`price`, :func:`size`, :func:`quantity` and :func:`signed` also check
+the value against the model field's :class:`~models.numbers.DecimalRule`, so
+records can be built with :meth:`~models.MarketEvent.trusted` (no second
+validation). They remember the strings (and floats) they admitted: a price
+or size seen before costs a dictionary lookup. Anything else is a
+:class:`~models.exceptions.DecodeError` with a short reason, ready for a dead
+letter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,11 +25,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from models import InstrumentType
 from models.book import BookLevel
 from models.exceptions import DecodeError
-from models.numbers import UtcDatetime
+from models.numbers import PRICE, QUANTITY, SIGNED, SIZE, DecimalRule, UtcDatetime
+
+#: Admitted wire values remembered per rule (the memo starts over when full).
+MEMO_SIZE = 32768
+
+#: Reads a wire number into a Decimal its rule admits.
+Reader = Callable[[Any], Decimal]
+
+_MEMOS: list[dict[Any, Decimal]] = []
 
 
 def decimal(value: Any) -> Decimal:
-    """A wire number (decimal string, JSON int or float) -> exact Decimal."""
+    """A wire number (decimal string, JSON int or float) -> exact Decimal (unchecked)."""
     kind = type(value)
     try:
         if kind is str:
@@ -35,6 +51,60 @@ def decimal(value: Any) -> Decimal:
     raise DecodeError(f"not a number: {value!r}")
 
 
+def _admitted(rule: DecimalRule, number: Decimal, value: Any) -> Decimal:
+    try:
+        return rule.admit(number)
+    except ValueError as exc:
+        raise DecodeError(f"invalid {rule.label} {value!r}: {exc}") from None
+
+
+def reader(rule: DecimalRule) -> Reader:
+    """A wire number -> exact Decimal that ``rule`` admits; ``DecodeError`` otherwise."""
+    texts: dict[str, Decimal] = {}
+    floats: dict[float, Decimal] = {}  # nonzero only: 0.0 == -0.0, but their Decimals differ
+    _MEMOS.extend((texts, floats))
+
+    def read(value: Any) -> Decimal:
+        kind = type(value)
+        if kind is str:
+            known = texts.get(value)
+        elif kind is float:
+            known = floats.get(value)
+        else:
+            known = None
+        if known is not None:
+            return known
+        number = _admitted(rule, decimal(value), value)
+        memo = texts if kind is str else floats if kind is float and value else None
+        if memo is not None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[value] = number
+        return number
+
+    read.__doc__ = f"A wire number -> an exact Decimal that a {rule.label} field admits."
+    return read
+
+
+price = reader(PRICE)
+size = reader(SIZE)
+quantity = reader(QUANTITY)
+signed = reader(SIGNED)
+
+
+def forget() -> None:
+    """Empty every reader's memo (a benchmark run then starts as cold as a new process)."""
+    for memo in _MEMOS:
+        memo.clear()
+
+
+def optional(read: Reader, value: Any) -> Decimal | None:
+    """``read(value)``, with ``None`` and ``""`` (the venues' "no value") as None."""
+    if value is None or value == "":
+        return None
+    return read(value)
+
+
 def optional_decimal(value: Any) -> Decimal | None:
     """:func:`decimal`, with ``None`` and ``""`` (the venues' "no value") as None."""
     if value is None or value == "":
@@ -43,9 +113,9 @@ def optional_decimal(value: Any) -> Decimal | None:
 
 
 def positive_or_none(value: Any) -> Decimal | None:
-    """A price where the venue writes 0 for "none" (Deribit's empty book side)."""
+    """:func:`price`, where the venue writes 0 for "none" (Deribit's empty book side)."""
     number = optional_decimal(value)
-    return number if number else None
+    return _admitted(PRICE, number, value) if number else None
 
 
 def integer(value: Any) -> int:
@@ -62,9 +132,23 @@ def optional_integer(value: Any) -> int | None:
     return None if value is None or value == "" else integer(value)
 
 
+def text(value: Any) -> str:
+    """A non-empty wire string (a trade id)."""
+    if type(value) is str and value:
+        return value
+    raise DecodeError(f"expected a non-empty string, not {value!r}")
+
+
+def optional_text(value: Any) -> str | None:
+    """A wire string or null (an order status)."""
+    if value is None or type(value) is str:
+        return value
+    raise DecodeError(f"expected a string, not {value!r}")
+
+
 def levels(rows: Any) -> list[tuple[Decimal, Decimal]]:
     """``[[price, size, ...], ...]`` -> ``[(price, size), ...]`` (extra columns ignored)."""
-    return [(decimal(row[0]), decimal(row[1])) for row in rows]
+    return [(price(row[0]), size(row[1])) for row in rows]
 
 
 class DepthSnapshot(BaseModel):
