@@ -88,6 +88,15 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ingest.simulator.cli import run
+
+    code: int = asyncio.run(run(args))
+    return code
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
@@ -145,10 +154,23 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--duration", type=float, help="stop after this many seconds (live)")
     ingest.set_defaults(func=_cmd_ingest)
 
+    simulate = sub.add_parser(
+        "simulate",
+        help="run the local exchange simulator (each venue's real protocol on 127.0.0.1)",
+    )
+    _simulator_arguments(simulate)
+    simulate.set_defaults(func=_cmd_simulate)
+
     demo = sub.add_parser("demo", help="run the pipeline once and print a summary")
     demo.add_argument("--duration", type=float, default=20.0, help="seconds to run")
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _simulator_arguments(parser: argparse.ArgumentParser) -> None:
+    from ingest.simulator.cli import add_arguments
+
+    add_arguments(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
