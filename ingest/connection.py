@@ -98,11 +98,19 @@ class _Session:
         #: Set when a make-before-break replacement takes over after this session.
         self.successor: _Session | None = None
         self.end_reason = "closed by the venue"
+        self.closing = False
 
-    async def close(self, reason: str) -> None:
+    async def close(self, reason: str, *, polite: bool = True) -> None:
+        """Close with the handshake (``polite``) or drop the TCP connection at once:
+        a stalled venue would never answer the close handshake."""
+        if self.closing:
+            return
+        self.closing = True
         self.end_reason = reason
-        with contextlib.suppress(*_CONNECT_ERRORS):
-            await asyncio.wait_for(self.websocket.close(), 2.0)
+        if polite:
+            with contextlib.suppress(*_CONNECT_ERRORS):
+                await asyncio.wait_for(self.websocket.close(), 1.0)
+        self.websocket.transport.abort()
 
 
 class Connection:
@@ -265,13 +273,13 @@ class Connection:
         while True:
             await asyncio.sleep(_TICK_SECONDS)
             session = self._session
-            if session is None or session.successor is not None:
+            if session is None or session.closing or session.successor is not None:
                 continue
             now = self._clock()
             stale = self._stale_channel(session, now)
             if stale is not None:
                 logger.warning("%s: no %s data for too long; reconnecting", self.name, stale)
-                await session.close(f"stale {stale}")
+                await session.close(f"stale {stale}", polite=False)
                 continue
             ping = self.venue.ping_text
             idle = self._options.ping_seconds
