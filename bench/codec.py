@@ -1,4 +1,4 @@
-"""The Kafka codec: MarketPrism's pydantic-core JSON vs Faust's own Record + json codec.
+"""The Kafka codec: MarketPrism's codec (orjson, pydantic fallback) vs Faust's Record + json codec.
 
 Both sides encode and decode the same trade (exact decimals, aware UTC
 timestamps) in the same process and run; prints one JSON object with

@@ -156,7 +156,9 @@ class Okx(Venue):
         ]
 
     def poll_params(self, channel: str, native: str) -> dict[str, str]:
-        return {"instId": native}
+        """OKX's public REST wants the instrument type next to the id."""
+        symbol, kind = self.instrument(native)
+        return {"instType": INST_TYPES[kind], "instId": native}
 
     def trade_history_params(
         self, native: str, *, after: int, before: int | None, cursor: int | None
