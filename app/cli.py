@@ -97,6 +97,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from app.backtest import run
+
+    return run(args)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
@@ -161,10 +167,25 @@ def _parser() -> argparse.ArgumentParser:
     _simulator_arguments(simulate)
     simulate.set_defaults(func=_cmd_simulate)
 
+    backtest = sub.add_parser(
+        "backtest",
+        help="windows + detectors over recorded sessions, a trades CSV or hourly bars (no broker)",
+        description="Runs the same parsers, windows and detectors as the workers over files, in "
+        "event time; prints alerts as JSON lines on stdout and a summary on stderr.",
+    )
+    _backtest_arguments(backtest)
+    backtest.set_defaults(func=_cmd_backtest)
+
     demo = sub.add_parser("demo", help="run the pipeline once and print a summary")
     demo.add_argument("--duration", type=float, default=20.0, help="seconds to run")
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _backtest_arguments(parser: argparse.ArgumentParser) -> None:
+    from app.backtest import add_arguments
+
+    add_arguments(parser)
 
 
 def _simulator_arguments(parser: argparse.ArgumentParser) -> None:

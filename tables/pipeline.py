@@ -25,7 +25,7 @@ from tables.clock import Clock
 from tables.regime import RegimeEstimator
 from tables.rollup import HoppingRollup, TumblingRollup
 from tables.sliding import DetectorView, SlidingViews
-from tables.tick import Tick, from_epoch_us, seconds_to_us
+from tables.tick import SECOND_US, Tick, from_epoch_us, seconds_to_us
 from tables.trade_window import TradeWindowAccumulator, TradeWindowState
 from tables.windows import Hopping, Tumbling, Watermark
 
@@ -48,6 +48,7 @@ class WindowPlan:
     grace_seconds: float = 5.0
     idle_lag_seconds: float = 2.0  #: how far behind the clock an idle stream's watermark trails
     regime_half_life_seconds: float = 1800.0
+    regime_sample_seconds: float = 30.0  #: the regime's return horizon (bid-ask bounce)
 
     @classmethod
     def from_settings(cls, windows: WindowSettings) -> WindowPlan:
@@ -87,7 +88,7 @@ class WindowPipeline:
         plan.check()
         self.clock = clock
         self.accumulator = acc = TradeWindowAccumulator()
-        self.watermark = Watermark(seconds_to_us(plan.grace_seconds))
+        self.watermark = Watermark(round(plan.grace_seconds * SECOND_US))  # 0 allowed
         self.base = BucketAggregator(acc, Tumbling(plan.base_us), self.watermark)
         sizes = sorted({seconds_to_us(s) for s in plan.tumbling_seconds} - {plan.base_us})
         self.rollups = [TumblingRollup(acc, Tumbling(size)) for size in sizes]
@@ -109,7 +110,10 @@ class WindowPipeline:
         self.views = SlidingViews(
             plan.base_us,
             seconds_to_us(plan.view_seconds),
-            RegimeEstimator(half_life_seconds=plan.regime_half_life_seconds),
+            RegimeEstimator(
+                half_life_seconds=plan.regime_half_life_seconds,
+                sample_seconds=plan.regime_sample_seconds,
+            ),
             acc,
         )
 

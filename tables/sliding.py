@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Generic, TypeVar
 
 from tables.accumulator import Mergeable
 from tables.buckets import ClosedWindow
-from tables.regime import RegimeEstimator, RegimeState
+from tables.regime import RecentVolatility, RegimeEstimator, RegimeState
 from tables.trade_window import TradeWindowAccumulator, TradeWindowResult, TradeWindowState
 
 S = TypeVar("S")
@@ -94,6 +95,22 @@ class DetectorView:
     volumes: tuple[float, ...]  #: per bucket, 0.0 when no trade
     active_buckets: int  #: non-empty buckets in the view, the newest included
     regime_volatility: float | None  #: per-second, from before the newest bucket
+    recent_volatility: float | None = None  #: per-second, the view before the newest bucket
+    recent: RecentVolatility = RecentVolatility()  #: how ``recent_volatility`` is measured
+
+    @property
+    def volatility(self) -> float | None:
+        """What thresholds scale with: the regime, or the recent past when it is wilder
+        (``None`` while the regime is unknown: thresholds stay at their caps)."""
+        return _larger(self.regime_volatility, self.recent_volatility)
+
+    def volatility_before(self, buckets: int) -> float | None:
+        """:attr:`volatility` as it was ``buckets`` before the newest: the scale of a
+        move over that horizon that the move itself has not raised."""
+        if buckets <= 1:
+            return self.volatility
+        recent = self.recent.of(self.closes[: max(0, len(self.closes) - buckets)], self.bucket_us)
+        return _larger(self.regime_volatility, recent)
 
     @property
     def key(self) -> str:
@@ -112,13 +129,53 @@ class DetectorView:
         return self.view_us / 1e6
 
 
+def _larger(regime: float | None, recent: float | None) -> float | None:
+    if regime is None or recent is None:
+        return regime
+    return max(regime, recent)
+
+
 class _KeyView:
-    __slots__ = ("buckets", "series", "regime")
+    """One key's ring: the sparse non-empty buckets, and the dense closes and volumes
+    from the oldest of them on (kept as they come, not rebuilt per view)."""
+
+    __slots__ = ("buckets", "series", "regime", "closes", "volumes", "first_us")
 
     def __init__(self, accumulator: TradeWindowAccumulator, regime: RegimeState) -> None:
         self.buckets: SlidingAggregate[TradeWindowState] = SlidingAggregate(accumulator)
         self.series: deque[tuple[int, float, float]] = deque()  # (start, close, volume)
         self.regime = regime
+        self.closes: deque[float] = deque()
+        self.volumes: deque[float] = deque()
+        self.first_us = 0  #: start of ``closes[0]``
+
+    def append(self, start_us: int, close: float, volume: float, bucket_us: int) -> None:
+        self.series.append((start_us, close, volume))
+        if self.closes:
+            last_us = self.first_us + (len(self.closes) - 1) * bucket_us
+            if (gap := (start_us - last_us) // bucket_us - 1) > 0:
+                self.closes.extend(repeat(self.closes[-1], gap))
+                self.volumes.extend(repeat(0.0, gap))
+        else:
+            self.first_us = start_us
+        self.closes.append(close)
+        self.volumes.append(volume)
+
+    def evict(self, horizon_us: int, bucket_us: int) -> None:
+        """Drop what starts before ``horizon_us``; the dense part then starts at the
+        oldest non-empty bucket left."""
+        self.buckets.evict_before(horizon_us)
+        series = self.series
+        while series and series[0][0] < horizon_us:
+            series.popleft()
+        if not series:
+            self.closes.clear()
+            self.volumes.clear()
+            return
+        for _ in range((series[0][0] - self.first_us) // bucket_us):
+            self.closes.popleft()
+            self.volumes.popleft()
+        self.first_us = series[0][0]
 
 
 def dense_series(
@@ -147,12 +204,15 @@ class SlidingViews:
         view_us: int,
         regime: RegimeEstimator | None = None,
         accumulator: TradeWindowAccumulator | None = None,
+        *,
+        recent: RecentVolatility | None = None,
     ) -> None:
         if view_us < 2 * bucket_us or view_us % bucket_us:
             raise ValueError("the view must be a whole multiple (>= 2) of the bucket size")
         self.bucket_us, self.view_us = bucket_us, view_us
         self.regime = regime or RegimeEstimator()
         self.accumulator = accumulator or TradeWindowAccumulator()
+        self.recent = recent or RecentVolatility()
         self._keys: dict[str, _KeyView] = {}
 
     def __len__(self) -> int:
@@ -173,8 +233,8 @@ class SlidingViews:
         self._evict(view, closed.end_us - self.view_us)
         baseline = self.accumulator.result(view.buckets.query())
         close, volume = latest.close_float, float(latest.volume)
-        view.series.append((closed.start_us, close, volume))
-        closes, volumes = dense_series(view.series, self.bucket_us)
+        view.append(closed.start_us, close, volume, self.bucket_us)
+        closes, volumes = tuple(view.closes), tuple(view.volumes)
         exchange, _, symbol = closed.key.partition(":")
         result = DetectorView(
             exchange=exchange,
@@ -188,6 +248,8 @@ class SlidingViews:
             volumes=volumes,
             active_buckets=len(view.series),
             regime_volatility=self.regime.volatility(view.regime),
+            recent_volatility=self.recent.of(closes[:-1], self.bucket_us),
+            recent=self.recent,
         )
         view.buckets.push(closed.start_us, closed.state)
         view.regime = self.regime.update(view.regime, closed.start_us, close)
@@ -220,9 +282,7 @@ class SlidingViews:
             result = self.accumulator.result(state)
             if result is not None:
                 view.buckets.push(start, state)
-                view.series.append((start, result.close_float, float(result.volume)))
+                view.append(start, result.close_float, float(result.volume), self.bucket_us)
 
     def _evict(self, view: _KeyView, horizon_us: int) -> None:
-        view.buckets.evict_before(horizon_us)
-        while view.series and view.series[0][0] < horizon_us:
-            view.series.popleft()
+        view.evict(horizon_us, self.bucket_us)

@@ -1,7 +1,8 @@
 """Findings -> one assessment: fire or not, severity, confidence 0-100, reasons.
 
 Detectors that measure the same thing form a *family* (``level``: the two
-z-scores; ``change``: price change over the view and over the short horizon;
+z-scores; ``change``: the one-bucket jump and the price change over the short horizon
+and over the view;
 ``trend``: SMA and EWMA deviation; ``volume``; ``cross_venue``). They are
 correlated, so confidence combines the best finding of each family, not every
 finding:
@@ -14,11 +15,13 @@ finding:
 
 Firing needs a price finding at strength >= 1 and either a *standalone*
 family (a regime-scaled change, a cross-venue divergence) or ``min_families``
-families firing together: a random walk's price z-score against its own
+price families firing together: a random walk's price z-score against its own
 5-minute window passes 4 several times a day, so on its own it only
-corroborates. Severity comes from the strongest price finding (< 1.5 low,
-< 2.5 medium, < 4 high, else critical), one level higher when three or more
-families fire.
+corroborates, and so does a volume spike (random order sizes make one by
+chance; it adds confidence and severity, never the second family). Severity
+comes from the strongest price finding's severity strength (its strength
+times its ``severity_weight``: < 1.5 low, < 2.5 medium, < 4 high, else
+critical), one level higher when three or more families fire.
 """
 
 from __future__ import annotations
@@ -79,8 +82,10 @@ class AlertCombiner:
         fired = sorted((f for f in reported if f.fired), key=lambda f: -f.strength)
         fired_price = [f for f in fired if f.family != VOLUME]
         families = {f.family for f in fired}
+        price_families = {f.family for f in fired_price}
         firing = bool(fired_price) and (
-            bool(families & self.standalone_families) or len(families) >= self.min_families
+            bool(price_families & self.standalone_families)
+            or len(price_families) >= self.min_families
         )
         direction, agreement = _direction(fired_price)
         best: dict[str, Finding] = {}
@@ -90,7 +95,7 @@ class AlertCombiner:
         for family, finding in best.items():
             worth = 1.0 - 0.5 / finding.strength**2
             doubt *= 1.0 - (worth / 2 if family == VOLUME else worth)
-        strength = fired_price[0].strength if fired_price else 0.0
+        strength = max((f.severity_strength for f in fired_price), default=0.0)
         return Assessment(
             firing=firing,
             sustained=any(f.strength >= self.resolve_ratio for f in price),

@@ -34,22 +34,34 @@ class ClassThresholds:
     robust_z_score: float = 5.0
     min_std_pct: float = 0.002  #: floor on the price std (as % of price) in z-scores
     window_change: Band = Band(6.0, 0.2, 2.0)  #: change over the whole view
-    short_change: Band = Band(8.0, 0.1, 1.5)  #: change over ``short_seconds``
+    short_change: Band = Band(6.0, 0.1, 1.5)  #: change over ``short_seconds``
+    jump: Band = Band(13.0, 0.05, 1.5)  #: change since the previous bucket with a trade
     ma_deviation: Band = Band(6.0, 0.1, 1.0)
     divergence: Band = Band(8.0, 0.3, 1.0)  #: one venue vs the others
     volume_spike_ratio: float = 5.0
 
 
 def default_classes(
-    *, z_score: float = 4.0, change_pct: float = 2.0, ma_pct: float = 1.0, volume: float = 5.0
+    *,
+    z_score: float = 4.0,
+    change_pct: float = 2.0,
+    ma_pct: float = 1.0,
+    volume: float = 5.0,
+    window_sigmas: float = 6.0,
+    short_sigmas: float = 6.0,
+    ma_sigmas: float = 6.0,
+    jump_sigmas: float = 13.0,
 ) -> Mapping[str, ClassThresholds]:
-    """``change_pct`` and ``ma_pct`` are the majors' caps; the other classes scale them."""
+    """``change_pct`` and ``ma_pct`` are the majors' caps; the other classes scale them.
+    The ``*_sigmas`` are the bands' multiples (the same for every class)."""
+    w, s, m, j = window_sigmas, short_sigmas, ma_sigmas, jump_sigmas
     major = ClassThresholds(
         z_score=z_score,
         robust_z_score=z_score * 1.25,
-        window_change=Band(6.0, min(0.2, change_pct), change_pct),
-        short_change=Band(8.0, min(0.1, change_pct), 0.75 * change_pct),
-        ma_deviation=Band(6.0, min(0.1, ma_pct), ma_pct),
+        window_change=Band(w, min(0.2, change_pct), change_pct),
+        short_change=Band(s, min(0.1, change_pct), 0.75 * change_pct),
+        jump=Band(j, min(0.05, change_pct), 0.75 * change_pct),
+        ma_deviation=Band(m, min(0.1, ma_pct), ma_pct),
         volume_spike_ratio=volume,
     )
     stable = replace(
@@ -57,17 +69,19 @@ def default_classes(
         z_score=z_score * 1.5,
         robust_z_score=z_score * 1.5,
         min_std_pct=0.02,
-        window_change=Band(6.0, 0.3, max(0.3, change_pct / 2)),
-        short_change=Band(8.0, 0.2, max(0.2, change_pct / 2)),
-        ma_deviation=Band(6.0, 0.2, max(0.2, ma_pct / 2)),
+        window_change=Band(w, 0.3, max(0.3, change_pct / 2)),
+        short_change=Band(s, 0.2, max(0.2, change_pct / 2)),
+        jump=Band(j, 0.1, max(0.2, change_pct / 2)),
+        ma_deviation=Band(m, 0.2, max(0.2, ma_pct / 2)),
         volume_spike_ratio=volume * 1.6,
     )
     alt = replace(
         major,
         min_std_pct=0.005,
-        window_change=Band(6.0, 0.5, max(0.5, 5.0 * change_pct)),
-        short_change=Band(8.0, 0.3, max(0.3, 4.0 * change_pct)),
-        ma_deviation=Band(6.0, 0.3, max(0.3, 5.0 * ma_pct)),
+        window_change=Band(w, 0.5, max(0.5, 5.0 * change_pct)),
+        short_change=Band(s, 0.3, max(0.3, 4.0 * change_pct)),
+        jump=Band(j, 0.15, max(0.3, 4.0 * change_pct)),
+        ma_deviation=Band(m, 0.3, max(0.3, 5.0 * ma_pct)),
         divergence=Band(8.0, 1.0, 3.0),
     )
     return MappingProxyType({STABLE: stable, MAJOR: major, ALT: alt})
@@ -79,7 +93,9 @@ class DetectionConfig:
     majors: frozenset[str] = frozenset({"BTC", "ETH"})
     default_class: str = ALT
     min_samples: int = 30  #: non-empty buckets (and trades) in the view before judging
-    short_seconds: float = 10.0
+    short_seconds: float = 30.0
+    short_change_efficiency: float = 3.5  #: how one-way a short change must be (PriceChange)
+    volume_seconds: float = 10.0
     sma_short_seconds: float = 30.0
     ewma_fast_half_life_seconds: float = 10.0
     ewma_slow_half_life_seconds: float = 120.0

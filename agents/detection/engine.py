@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 
-from agents.detection.change import PriceChange
+from agents.detection.change import PriceChange, PriceJump
 from agents.detection.combiner import PRICE_CHANGE, AlertCombiner
 from agents.detection.config import DetectionConfig
 from agents.detection.cross_venue import CrossVenueBoard, CrossVenueDivergence, asset_key
@@ -54,13 +54,18 @@ class DetectionEngine:
         return (
             PriceZScore(th, n),
             RobustZScore(th, n),
+            PriceJump(th.jump, n),
             PriceChange(PRICE_CHANGE, th.window_change, n),
             PriceChange(
-                f"{PRICE_CHANGE}_{c.short_seconds:.0f}s", th.short_change, n, c.short_seconds
+                f"{PRICE_CHANGE}_{c.short_seconds:.0f}s",
+                th.short_change,
+                n,
+                c.short_seconds,
+                efficiency=c.short_change_efficiency,
             ),
             MovingAverageDeviation("sma", th, n, **ma),
             MovingAverageDeviation("ewma", th, n, **ma),
-            VolumeSpike(th, n, c.short_seconds),
+            VolumeSpike(th, n, c.volume_seconds),
         )
 
     def findings(self, view: DetectorView) -> list[Finding]:
@@ -75,7 +80,7 @@ class DetectionEngine:
             return None
         ts = view.latest.last_us
         self.board.update(view.key, asset, view.price, ts)
-        cross_view = self.board.view(view.key, asset, ts, view.regime_volatility)
+        cross_view = self.board.view(view.key, asset, ts, view.volatility)
         if cross_view is None:
             return None
         cls = self.config.class_of(view.symbol)

@@ -35,11 +35,18 @@ class Finding:
     threshold: float  #: positive; the detector fires when ``abs(value) >= threshold``
     direction: Direction | None  #: of the price move
     reason: str
+    #: How much of ``strength`` counts toward severity: below 1 for a detector whose
+    #: threshold sits lower in its own noise than the others' do.
+    severity_weight: float = 1.0
 
     @property
     def strength(self) -> float:
         """``abs(value) / threshold``: 1.0 is exactly at the threshold."""
         return abs(self.value) / self.threshold
+
+    @property
+    def severity_strength(self) -> float:
+        return self.strength * self.severity_weight
 
     @property
     def fired(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from agents.detection.config import ClassThresholds
 from agents.detection.finding import Finding, direction_of
 from tables.sliding import DetectorView
@@ -47,11 +49,11 @@ class RobustZScore:
         self.min_samples = min_samples
 
     def update(self, view: DetectorView, *, report_at: float = 1.0) -> Finding | None:
-        before = view.closes[:-1]
+        before = np.asarray(view.closes[:-1])
         if len(before) < self.min_samples or view.active_buckets < self.min_samples:
             return None
-        median = _median(sorted(before))
-        mad = _median(sorted(abs(x - median) for x in before))
+        median = float(np.median(before))
+        mad = float(np.median(np.abs(before - median)))
         scale = max(MAD_TO_STD * mad, median * self.min_std_pct / 100.0)
         z = (view.price - median) / scale
         if abs(z) < report_at * self.threshold:
@@ -61,8 +63,3 @@ class RobustZScore:
             f"price {view.price:.8g} vs median {median:.8g}"
         )
         return Finding(self.name, self.family, z, self.threshold, direction_of(z), reason)
-
-
-def _median(ordered: list[float]) -> float:
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -4,7 +4,10 @@
   and resolves only after ``resolve_after_seconds`` with no price finding above
   the hysteresis floor (``resolve_ratio`` of its threshold).
 * **Cooldown**: after it resolves, another move in the same direction within
-  ``cooldown_seconds`` raises nothing (counted in ``suppressed_cooldown``).
+  ``cooldown_seconds`` raises nothing (counted in ``suppressed_cooldown``)
+  unless it is more severe than the alert that resolved.
+* **Reversal**: a firing move the other way while an alert is active resolves
+  it and fires a new one (a rebound is news, not the same move).
 * **Updates**: while active, an update goes out when the severity rises, and
   at most every ``update_every_seconds`` while detectors still fire.
 * **Gaps**: for ``gap_quiet_seconds`` after a :class:`~models.GapEvent` of the
@@ -68,6 +71,7 @@ class AlertState:
     quiet_flag: str | None = None
     muted_rank: int = -1  #: severity rank of a suppressed move still going on; -1: none
     muted_direction: str | None = None
+    last_rank: int = -1  #: severity rank of the alert that resolved last
     day: int = 0
     fired_today: int = 0
     suppressed_cooldown: int = 0
@@ -152,6 +156,7 @@ class AlertLifecycle:
             state.last_resolved_us is not None
             and now_us - state.last_resolved_us < cooldown_us
             and direction == state.last_direction
+            and rank <= state.last_rank
         ):
             return replace(muted, suppressed_cooldown=state.suppressed_cooldown + more), []
         flags: tuple[str, ...] = ()
@@ -195,6 +200,10 @@ class AlertLifecycle:
         now_us: int,
     ) -> tuple[AlertState, list[PriceAlert]]:
         policy = self.policy
+        if assessment is not None and assessment.firing and _reverses(active, assessment):
+            ended, resolved = self._resolve(state, active, assessment, subject, now_us, REVERSED)
+            fired_state, fired = self._maybe_fire(ended, assessment, subject, now_us)
+            return fired_state, [*resolved, *fired]
         if assessment is not None and assessment.sustained:
             active = replace(active, last_abnormal_us=now_us)
             due = policy.update_every_seconds > 0 and now_us - active.last_emit_us >= round(
@@ -210,9 +219,25 @@ class AlertLifecycle:
             return replace(state, active=active), []
         if now_us - active.last_abnormal_us < round(policy.resolve_after_seconds * SECOND_US):
             return state, []
-        alert = self._record(active, AlertStatus.RESOLVED, assessment, subject, now_us)
+        quiet = f"no detector above its hysteresis floor for {policy.resolve_after_seconds:.0f}s"
+        return self._resolve(state, active, assessment, subject, now_us, quiet)
+
+    def _resolve(
+        self,
+        state: AlertState,
+        active: ActiveAlert,
+        assessment: Assessment | None,
+        subject: Subject,
+        now_us: int,
+        why: str,
+    ) -> tuple[AlertState, list[PriceAlert]]:
+        alert = self._record(active, AlertStatus.RESOLVED, assessment, subject, now_us, why)
         resolved = replace(
-            state, active=None, last_resolved_us=now_us, last_direction=active.direction
+            state,
+            active=None,
+            last_resolved_us=now_us,
+            last_direction=active.direction,
+            last_rank=SEVERITY_RANK[active.severity],
         )
         return resolved, [alert]
 
@@ -223,11 +248,11 @@ class AlertLifecycle:
         assessment: Assessment | None,
         subject: Subject,
         now_us: int,
+        why: str = "",
     ) -> PriceAlert:
         findings = []
         if status is AlertStatus.RESOLVED:
-            quiet = self.policy.resolve_after_seconds
-            reasons = [f"Resolved: no detector above its hysteresis floor for {quiet:.0f}s"]
+            reasons = [f"Resolved: {why}"]
         elif assessment is not None and assessment.reasons:
             reasons = list(assessment.reasons)
             findings = [finding.to_model() for finding in assessment.findings]
@@ -249,6 +274,14 @@ class AlertLifecycle:
             findings=findings,
             flags=list(active.flags),
         )
+
+
+REVERSED = "the price turned the other way (a new alert follows)"
+
+
+def _reverses(active: ActiveAlert, assessment: Assessment) -> bool:
+    direction = _direction(assessment)
+    return None not in (direction, active.direction) and direction != active.direction
 
 
 def _direction(assessment: Assessment) -> str | None:

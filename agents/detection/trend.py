@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import log
 from typing import Literal
+
+import numpy as np
 
 from agents.detection.config import ClassThresholds
 from agents.detection.finding import Finding, direction_of
@@ -54,7 +57,7 @@ class MovingAverageDeviation:
             horizon = (self.slow - self.fast) / log(2) / 2.0
             label = f"EWMA half-life {self.fast:.0f}s vs {self.slow:.0f}s"
         deviation = (short / long - 1.0) * 100.0
-        threshold = self.band.threshold_pct(view.regime_volatility, horizon)
+        threshold = self.band.threshold_pct(view.volatility, horizon)
         if abs(deviation) < report_at * threshold:
             return None
         reason = f"Moving average: {label} {deviation:+.2f}% (threshold ±{threshold:.2f}%)"
@@ -64,8 +67,16 @@ class MovingAverageDeviation:
 
 
 def _ewma(values: tuple[float, ...], half_life_buckets: float) -> float:
+    """``average = values[0]``, then ``average += alpha * (value - average)`` for each
+    value after it, as one dot product with the weights that recursion gives."""
     alpha = 1.0 - 0.5 ** (1.0 / max(half_life_buckets, 1e-9))
-    average = values[0]
-    for value in values[1:]:
-        average += alpha * (value - average)
-    return average
+    return float(np.dot(_ewma_weights(len(values), alpha), values))
+
+
+@lru_cache(maxsize=256)
+def _ewma_weights(n: int, alpha: float) -> np.ndarray:
+    keep = (1.0 - alpha) ** np.arange(n - 1, -1, -1, dtype=float)
+    weights = alpha * keep
+    weights[0] = keep[0]
+    weights.flags.writeable = False
+    return weights

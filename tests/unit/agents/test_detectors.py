@@ -37,8 +37,8 @@ def test_five_percent_jump_fires_z_score_and_price_change(
     jump: float, direction: Direction
 ) -> None:
     found = {f.detector: f for f in findings_at(BTC, {1200.0: jump}, 1201.0) if f.fired}
-    assert {"z_score", "robust_z_score", "pct_change", "pct_change_10s"} <= found.keys()
-    for name in ("z_score", "pct_change", "pct_change_10s"):
+    assert {"z_score", "robust_z_score", "pct_change", "pct_change_30s"} <= found.keys()
+    for name in ("z_score", "pct_change", "pct_change_30s"):
         assert found[name].direction is direction
         assert found[name].value * jump > 0 and found[name].strength > 1
     assert found["pct_change"].value == pytest.approx(100 * jump, abs=0.3)
