@@ -27,8 +27,9 @@ from models.exceptions import MarketPrismError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOT_YET = (
-    "exchange simulator and live ingest connections",
-    "windowed analytics and the anomaly detector",
+    "ingest from the exchange simulator inside the demo (run `marketprism simulate` and "
+    "`marketprism ingest` yourself meanwhile)",
+    "the windowed-analytics and detector Faust agents (the core runs in `marketprism backtest`)",
     "the Parquet sink agents (the writer and DuckDB PriceStore exist, not yet wired)",
     "metrics, health endpoints and the live dashboard",
 )
