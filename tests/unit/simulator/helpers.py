@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from ingest.registry import VENUES
 from ingest.venue import Venue
 from models import DeadLetter, Record
+from tests.waiting import eventually as wait_until
 
 TIMEOUT = 15.0
 
@@ -37,10 +38,8 @@ def is_probe_answer(venue: str, frame: str | bytes) -> bool:
 
 
 async def eventually(condition: Callable[[], bool]) -> None:
-    """Wait until ``condition()`` holds, polling; fail after :data:`TIMEOUT`."""
-    async with asyncio.timeout(TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - a condition on another task's state
-            await asyncio.sleep(0.01)
+    """Wait until ``condition()`` holds; fail after :data:`TIMEOUT`."""
+    await wait_until(condition, within=TIMEOUT)
 
 
 def parser(venue: str) -> Venue:
