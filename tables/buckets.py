@@ -91,6 +91,17 @@ class OpenWindows(Generic[S]):
         held = bucket.get(key)
         bucket[key] = state if held is None else self._merge.merge(held, state)
 
+    def of_key(self, key: str) -> list[tuple[int, S]]:
+        """One key's open windows, oldest first (few: only windows still open)."""
+        return sorted(
+            (start, bucket[key]) for start, bucket in self._by_start.items() if key in bucket
+        )
+
+    def drop_key(self, key: str) -> None:
+        """Forget one key's open windows (its partition moved to another worker)."""
+        for bucket in self._by_start.values():
+            bucket.pop(key, None)
+
     def pop_due(self, watermark_us: int | None) -> list[ClosedWindow[S]]:
         closed: list[ClosedWindow[S]] = []
         if watermark_us is None:
@@ -153,6 +164,13 @@ class BucketAggregator(Generic[S, E]):
     def restore(self, key: str, start_us: int, state: S) -> None:
         """Reload an open bucket from the table after a restart or rebalance."""
         self._open.merge_in(key, self.window.start(start_us), state)
+
+    def open_of(self, key: str) -> list[tuple[int, S]]:
+        """One key's open buckets, oldest first (what its table value stores)."""
+        return self._open.of_key(key)
+
+    def drop_key(self, key: str) -> None:
+        self._open.drop_key(key)
 
     def close_due(self) -> list[ClosedWindow[S]]:
         """Every bucket the watermark has closed, in end order; they leave the aggregator."""

@@ -117,6 +117,10 @@ class WindowPipeline:
             acc,
         )
 
+    def all_rollups(self) -> list[TumblingRollup[TradeWindowState]]:
+        """The published tumbling rollups, then the private step rollup (if any)."""
+        return [*self.rollups, *self._private]
+
     def add_many(self, key: str, ticks: Iterable[Tick]) -> AddResult[Tick]:
         """One key's ticks (e.g. one batch grouped by key)."""
         return self.base.add_batch((key, tick) for tick in ticks)

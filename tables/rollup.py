@@ -37,6 +37,15 @@ class TumblingRollup(Generic[S]):
     def close_due(self, watermark_us: int | None) -> list[ClosedWindow[S]]:
         return self._open.pop_due(watermark_us)
 
+    def open_of(self, key: str) -> list[tuple[int, S]]:
+        return self._open.of_key(key)
+
+    def restore(self, key: str, start_us: int, state: S) -> None:
+        self._open.merge_in(key, start_us, state)
+
+    def drop_key(self, key: str) -> None:
+        self._open.drop_key(key)
+
 
 class HoppingRollup(Generic[S]):
     """Hopping windows from closed step-sized tumbling windows."""
@@ -59,6 +68,21 @@ class HoppingRollup(Generic[S]):
             raise ValueError("steps must be pushed in event-time order")
         steps.append((closed.start_us, closed.state))
         self._next_end.setdefault(closed.key, closed.end_us)
+
+    def steps_of(self, key: str) -> tuple[list[tuple[int, S]], int | None]:
+        """One key's held steps (oldest first) and the end of its next hopping window."""
+        return list(self._steps.get(key, ())), self._next_end.get(key)
+
+    def restore(self, key: str, steps: list[tuple[int, S]], next_end: int | None) -> None:
+        if not steps or next_end is None:
+            self.drop_key(key)
+            return
+        self._steps[key] = deque(steps)
+        self._next_end[key] = next_end
+
+    def drop_key(self, key: str) -> None:
+        self._steps.pop(key, None)
+        self._next_end.pop(key, None)
 
     def close_due(self, watermark_us: int | None) -> list[ClosedWindow[S]]:
         """Every non-empty hopping window ending at or before the watermark."""

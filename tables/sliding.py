@@ -284,5 +284,8 @@ class SlidingViews:
                 view.buckets.push(start, state)
                 view.append(start, result.close_float, float(result.volume), self.bucket_us)
 
+    def drop_key(self, key: str) -> None:
+        self._keys.pop(key, None)
+
     def _evict(self, view: _KeyView, horizon_us: int) -> None:
         view.evict(horizon_us, self.bucket_us)

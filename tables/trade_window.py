@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from models.analytics import WindowStats
 from tables.moments import (
@@ -157,11 +157,17 @@ class TradeWindowAccumulator:
 
     def to_bytes(self, state: TradeWindowState) -> bytes:
         """Compact JSON (Decimals as strings, floats by ``repr``: both round-trip exactly)."""
-        row = [_FORMAT, state.ohlcv.to_json(), list(state.prices), list(state.returns)]
-        return json.dumps(row, separators=(",", ":")).encode()
+        return json.dumps(self.to_row(state), separators=(",", ":")).encode()
 
     def from_bytes(self, data: bytes) -> TradeWindowState:
-        version, ohlcv, prices, returns = json.loads(data)
+        return self.from_row(json.loads(data))
+
+    def to_row(self, state: TradeWindowState) -> list[Any]:
+        """The JSON-able form of a state (what :meth:`to_bytes` encodes)."""
+        return [_FORMAT, state.ohlcv.to_json(), list(state.prices), list(state.returns)]
+
+    def from_row(self, row: list[Any]) -> TradeWindowState:
+        version, ohlcv, prices, returns = row
         if version != _FORMAT:
             raise ValueError(f"unknown TradeWindowState format {version!r}")
         n, mean, m2 = prices

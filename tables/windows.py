@@ -76,6 +76,11 @@ class Watermark:
         return self._max_event_us
 
     @property
+    def floor_us(self) -> int | None:
+        """The floor set by :meth:`advance_to` (``None`` if never advanced by a clock)."""
+        return self._floor_us
+
+    @property
     def value(self) -> int | None:
         by_events = None if self._max_event_us is None else self._max_event_us - self.grace_us
         if self._floor_us is None:
