@@ -103,6 +103,30 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_query(args: argparse.Namespace) -> int:
+    from app.query_cli import run_query
+
+    return run_query(args)
+
+
+def _cmd_ohlcv(args: argparse.Namespace) -> int:
+    from app.query_cli import run_ohlcv
+
+    return run_ohlcv(args)
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    from app.query_cli import run_compact
+
+    return run_compact(args)
+
+
+def _cmd_views_sql(args: argparse.Namespace) -> int:
+    from app.query_cli import run_views
+
+    return run_views(args)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
@@ -176,10 +200,45 @@ def _parser() -> argparse.ArgumentParser:
     _backtest_arguments(backtest)
     backtest.set_defaults(func=_cmd_backtest)
 
+    _archive_commands(sub)
+
     demo = sub.add_parser("demo", help="run the pipeline once and print a summary")
     demo.add_argument("--duration", type=float, default=20.0, help="seconds to run")
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _archive_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from app import query_cli
+
+    query = sub.add_parser(
+        "query",
+        help="SQL over the Parquet archive (DuckDB views: trades, tickers, books, ...)",
+        description="Runs one SELECT in an in-memory DuckDB that can read the archive's "
+        "Parquet files and nothing else; prints an aligned table, CSV or JSON lines.",
+    )
+    query_cli.add_query_arguments(query)
+    query.set_defaults(func=_cmd_query)
+
+    ohlcv = sub.add_parser("ohlcv", help="OHLCV bars of one symbol from the archive")
+    query_cli.add_ohlcv_arguments(ohlcv)
+    ohlcv.set_defaults(func=_cmd_ohlcv)
+
+    compact = sub.add_parser(
+        "compact",
+        help="compact closed hours, apply retention, remove stale temporary files",
+        description="Merges each closed hour's small files into one (duplicates removed), "
+        "deletes hours older than the retention, removes temporary files of crashed "
+        "writers; prints a JSON summary. Safe while workers write and readers query.",
+    )
+    query_cli.add_compact_arguments(compact)
+    compact.set_defaults(func=_cmd_compact)
+
+    views = sub.add_parser(
+        "views-sql", help="write the SQL that defines the archive's views for the duckdb client"
+    )
+    query_cli.add_views_arguments(views)
+    views.set_defaults(func=_cmd_views_sql)
 
 
 def _backtest_arguments(parser: argparse.ArgumentParser) -> None:

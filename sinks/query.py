@@ -49,6 +49,52 @@ def parse_interval(interval: str | timedelta) -> int:
     return int(seconds)
 
 
+def ohlcv_sql(view: str = "trades", prune_hours: bool = True) -> str:
+    """The SELECT behind :meth:`PriceStore.ohlcv` over ``view``.
+
+    Parameters: those of :func:`range_params` plus ``$step`` (bar length in
+    microseconds). ``prune_hours=False`` leaves out the hive filter on
+    ``date``/``hour`` and its parameters (a view without hive columns, for
+    benchmarks).
+    """
+    if not view.isidentifier():
+        raise ValueError(f"{view!r} is not a view name")
+    hours = f"AND {_HOUR_RANGE}" if prune_hours else ""
+    return f"""
+        SELECT exchange,
+               to_timestamp((epoch_us(timestamp) // $step) * $step / 1000000) AS bucket,
+               arg_min(price, (timestamp, _partition, _offset)) AS open,
+               max(price) AS high, min(price) AS low,
+               arg_max(price, (timestamp, _partition, _offset)) AS close,
+               sum(quantity) AS volume, sum(quote_quantity) AS quote_volume,
+               count(*) AS trades,
+               sum(quote_quantity)::DOUBLE / sum(quantity)::DOUBLE AS vwap
+        FROM {view}
+        WHERE symbol = $symbol AND ($exchange IS NULL OR exchange = $exchange)
+          {hours} AND timestamp >= $start AND timestamp < $end
+        GROUP BY ALL ORDER BY exchange, bucket
+    """  # noqa: S608 - fixed text and an identifier, values are parameters
+
+
+def range_params(
+    symbol: str, start: datetime, end: datetime, exchange: str | None = None
+) -> dict[str, Any]:
+    """Query parameters for ``symbol`` over ``[start, end)``, with the hour bounds of the hive
+    filter (``$first_day``, ``$last_day``, ``$first_hour``, ``$last_hour``)."""
+    start, end = _utc(start), _utc(end)
+    last = max(start, end - timedelta(microseconds=1))
+    return {
+        "symbol": symbol,
+        "exchange": exchange,
+        "start": start,
+        "end": end,
+        "first_day": start.date(),
+        "last_day": last.date(),
+        "first_hour": start.hour,
+        "last_hour": last.hour,
+    }
+
+
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"{value!r} must be timezone-aware")
@@ -89,8 +135,17 @@ class PriceStore:
 
     def sql(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run one SELECT; exact decimals come back as :class:`decimal.Decimal`."""
-        frame: pd.DataFrame = self._select(query, params).to_pandas()
+        frame: pd.DataFrame = self.table(query, params).to_pandas()
         return frame
+
+    def table(self, query: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run one SELECT into an Arrow table (exact decimals, nullable integers)."""
+        self._check_select(query)
+        try:
+            table: pa.Table = self._con.sql(query, params=params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc)) from exc
+        return table
 
     def explain_analyze(self, query: str, params: dict[str, Any] | None = None) -> str:
         """DuckDB's profile of one SELECT (shows the files scanned)."""
@@ -110,7 +165,7 @@ class PriceStore:
               AND {_HOUR_RANGE} AND timestamp >= $start AND timestamp < $end
             ORDER BY timestamp, exchange, _partition, _offset
         """  # noqa: S608 - fixed text, values are parameters
-        return self.sql(query, self._range(symbol, start, end, exchange))
+        return self.sql(query, range_params(symbol, start, end, exchange))
 
     def ohlcv(
         self,
@@ -126,49 +181,26 @@ class PriceStore:
         quote_volume (exact), trades, vwap (float). Open/close are the first/last
         trade by event time, ties broken by Kafka position.
         """
-        params = self._range(symbol, start, end, exchange)
-        params["step"] = parse_interval(interval) * 1_000_000
-        query = f"""
-            SELECT exchange,
-                   to_timestamp((epoch_us(timestamp) // $step) * $step / 1000000) AS bucket,
-                   arg_min(price, (timestamp, _partition, _offset)) AS open,
-                   max(price) AS high, min(price) AS low,
-                   arg_max(price, (timestamp, _partition, _offset)) AS close,
-                   sum(quantity) AS volume, sum(quote_quantity) AS quote_volume,
-                   count(*) AS trades,
-                   sum(quote_quantity)::DOUBLE / sum(quantity)::DOUBLE AS vwap
-            FROM trades
-            WHERE symbol = $symbol AND ($exchange IS NULL OR exchange = $exchange)
-              AND {_HOUR_RANGE} AND timestamp >= $start AND timestamp < $end
-            GROUP BY ALL ORDER BY exchange, bucket
-        """  # noqa: S608 - fixed text, values are parameters
-        return self.sql(query, params)
+        frame: pd.DataFrame = self.ohlcv_table(symbol, start, end, interval, exchange).to_pandas()
+        return frame
 
-    def _range(
-        self, symbol: str, start: datetime, end: datetime, exchange: str | None
-    ) -> dict[str, Any]:
-        start, end = _utc(start), _utc(end)
-        last = max(start, end - timedelta(microseconds=1))
-        return {
-            "symbol": symbol,
-            "exchange": exchange,
-            "start": start,
-            "end": end,
-            "first_day": start.date(),
-            "last_day": last.date(),
-            "first_hour": start.hour,
-            "last_hour": last.hour,
-        }
+    def ohlcv_table(
+        self,
+        symbol: str,
+        start: datetime,
+        end: datetime,
+        interval: str | timedelta = "1m",
+        exchange: str | None = None,
+    ) -> pa.Table:
+        """:meth:`ohlcv` as an Arrow table (exact decimals, no pandas conversion)."""
+        params = range_params(symbol, start, end, exchange)
+        params["step"] = parse_interval(interval) * 1_000_000
+        return self.table(ohlcv_sql(), params)
 
     def _check_select(self, query: str) -> None:
-        statements = duckdb.extract_statements(query)
-        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-            raise QueryError("only a single SELECT statement is allowed")
-
-    def _select(self, query: str, params: dict[str, Any] | None) -> pa.Table:
-        self._check_select(query)
         try:
-            table: pa.Table = self._con.sql(query, params=params).to_arrow_table()
+            statements = duckdb.extract_statements(query)
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc
-        return table
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise QueryError("only a single SELECT statement is allowed")

@@ -37,7 +37,7 @@ def trade(
 
 def trades_over(hours: int, per_hour: int, symbols: tuple[str, ...]) -> list[Trade]:
     """``per_hour`` trades per symbol in each of ``hours`` hours from HOUR0."""
-    out = []
+    out: list[Trade] = []
     step = timedelta(seconds=3600 / per_hour)
     for hour in range(hours):
         for index in range(per_hour):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from models import Side
@@ -51,6 +53,36 @@ def test_one_symbol_hour_reads_only_that_hours_files(store: PriceStore, archive:
     assert sorted(re.findall(r"/\S+?\.parquet", profile)) == wanted
     # get_price_data prunes the same way from a time range.
     assert len(store.get_price_data("BTC-USDT", hour, hour + timedelta(hours=1))) == 20
+
+
+def test_a_pruned_symbol_hour_equals_the_full_scan(store: PriceStore, archive: Path) -> None:
+    pruned_query = (
+        "SELECT * EXCLUDE (date, hour) FROM trades WHERE symbol = 'BTC-USDT' "
+        "AND date = '2024-08-09' AND hour = 1 ORDER BY _partition, _offset"
+    )
+    full_query = "SELECT * EXCLUDE (date, hour) FROM trades ORDER BY _partition, _offset"
+    hour_dir = archive / "trades/exchange=binance/symbol=BTC-USDT/date=2024-08-09/hour=01"
+    wanted = len(list(hour_dir.glob("*.parquet")))
+    total = len(list(archive.rglob("*.parquet")))
+    assert re.findall(r"Total Files Read: (\d+)", store.explain_analyze(pruned_query)) == [
+        str(wanted)
+    ]
+    assert re.findall(r"Total Files Read: (\d+)", store.explain_analyze(full_query)) == [str(total)]
+    # The full scan, filtered on stored columns only (no partition column involved).
+    full = store.table(full_query)
+    start = HOUR0 + timedelta(hours=1)
+    stamps = full["timestamp"]
+    kind = stamps.type
+    keep = pc.and_(
+        pc.equal(full["symbol"].cast(pa.string()), "BTC-USDT"),
+        pc.and_(
+            pc.greater_equal(stamps, pa.scalar(start, kind)),
+            pc.less(stamps, pa.scalar(start + timedelta(hours=1), kind)),
+        ),
+    )
+    pruned = store.table(pruned_query)
+    assert pruned.num_rows == 20 and wanted < total
+    assert pruned.to_pylist() == full.filter(keep).to_pylist()
 
 
 def test_price_data_equals_a_full_scan(store: PriceStore) -> None:
