@@ -15,8 +15,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.metrics import MeteredSink
 from app.settings import Settings
 from app.topics import TOPIC_MODELS, ensure_topics, topic_name
+from app.web_metrics import serving_ingest_metrics
 from ingest.feed import VenueFeed
 from ingest.producer import KafkaRecordSink
 from ingest.registry import VENUES
@@ -105,7 +107,8 @@ async def run_ingest(
     replay: Sequence[Path] = (),
     duration: float | None = None,
 ) -> int:
-    """Collect live (until SIGINT/SIGTERM or ``duration``) or replay files, then flush."""
+    """Collect live (until SIGINT/SIGTERM or ``duration``, serving ``/metrics``) or
+    replay files, then flush."""
     missing = [str(path) for path in replay if not path.is_file()]
     if missing:
         raise ConfigError(f"no such recording: {', '.join(missing)}")
@@ -120,10 +123,13 @@ async def run_ingest(
             for path in replay:
                 await _replay(path, sink, settings, exchanges)
         else:
+            meter = MeteredSink(sink) if settings.ingest.metrics_port else None
             feeds = build_feeds(
-                settings, sink, exchanges=exchanges, symbols=symbols, channels=channels
+                settings, meter or sink, exchanges=exchanges, symbols=symbols, channels=channels
             )
-            await run_feeds(feeds, _stop_event(duration))
+            producer = None if kafka is None else kafka.stats
+            async with serving_ingest_metrics(settings, feeds, producer=producer, meter=meter):
+                await run_feeds(feeds, _stop_event(duration))
     finally:
         if kafka is not None:
             await kafka.stop()
