@@ -76,7 +76,6 @@ class Output:
     alerts: list[PriceAlert] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     writes: TableWrites = field(default_factory=dict)
-    summaries: TableWrites = field(default_factory=dict)  #: the global summary table
     trades: int = 0
     replayed: int = 0  #: trades skipped because the table already includes them
     late: int = 0
@@ -86,7 +85,6 @@ class Output:
         self.alerts.extend(other.alerts)
         self.dead_letters.extend(other.dead_letters)
         self.writes.update(other.writes)
-        self.summaries.update(other.summaries)
         self.trades += other.trades
         self.replayed += other.replayed
         self.late += other.late
@@ -98,6 +96,7 @@ class _Partition:
     pipeline: WindowPipeline
     keys: dict[str, KeyState] = field(default_factory=dict)
     ring: dict[str, deque[int]] = field(default_factory=dict)  #: ring bucket starts stored
+    seen_at_us: int | None = None  #: clock time of the last batch that had trades
 
     def state(self, key: str) -> KeyState:
         state = self.keys.get(key)
@@ -234,21 +233,38 @@ class WindowProcessor:
             out.late += 1
         self._emit(part, part.pipeline.advance(), out, touched)
         self._write(part, touched, out)
+        if items and self.clock is not None:
+            part.seen_at_us = self.clock.now_us()
         self.stats.trades += out.trades
         self.stats.replayed += out.replayed
         self.stats.late += out.late
         return out
 
     def advance_idle(self, partition: int) -> Output:
-        """Close what the clock says is due in a quiet partition (a timer calls it)."""
+        """Close what is due in a partition that has gone quiet (a timer calls this).
+
+        Its event time is taken to move on from its newest trade at the pace of
+        the clock since that trade arrived, so live data closes by the wall clock
+        while a replay of old data (whose trades keep coming) is never closed
+        early by it.
+        """
         part = self._partitions[partition]
         out = Output()
-        if part.pipeline.watermark.value is None:
+        watermark = part.pipeline.watermark
+        if self.clock is None or watermark.max_event_us is None:
+            return out
+        if part.seen_at_us is None:  # restored: count quiet time from now
+            part.seen_at_us = self.clock.now_us()
+        now_event_us = watermark.max_event_us + self.clock.now_us() - part.seen_at_us
+        plan = self.plan
+        lag_us = round((plan.grace_seconds + plan.idle_lag_seconds) * 1_000_000)
+        before = watermark.value
+        watermark.advance_to(now_event_us - lag_us)
+        if watermark.value == before:
             return out
         touched: set[str] = set()
-        self._emit(part, part.pipeline.advance_idle(), out, touched)
-        if touched:
-            self._write(part, touched, out)
+        self._emit(part, part.pipeline.advance(), out, touched)
+        self._write(part, touched, out)
         return out
 
     def on_gap(self, partition: int, gap: GapEvent) -> Output:
@@ -319,26 +335,9 @@ class WindowProcessor:
             capture(pipeline, key, state)
             value = state.to_bytes()
             out.writes[key] = value
-            out.summaries[key] = self._summary(key, state)
         watermark = pipeline.watermark
         out.writes[watermark_key(part.number)] = orjson.dumps(
             [watermark.max_event_us, watermark.floor_us]
-        )
-
-    def _summary(self, key: str, state: KeyState) -> bytes:
-        exchange, _, symbol = key.partition(":")
-        return orjson.dumps(
-            {
-                "key": key,
-                "exchange": exchange,
-                "symbol": symbol,
-                "latest": {k: orjson.Fragment(v) for k, v in state.latest.items()},
-                "active_alert_id": None
-                if state.alert.active is None
-                else state.alert.active.alert_id,
-                "recent_alerts": [orjson.Fragment(a) for a in state.recent_alerts[-5:]],
-                "last_event_us": state.max_event_us,
-            }
         )
 
     def _dead_letter(self, partition: int, entry: TradeEntry, reason: str) -> DeadLetter:

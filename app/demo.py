@@ -29,9 +29,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOT_YET = (
     "ingest from the exchange simulator inside the demo (run `marketprism simulate` and "
     "`marketprism ingest` yourself meanwhile)",
-    "the windowed-analytics and detector Faust agents (the core runs in `marketprism backtest`)",
-    "the Parquet sink agents (the writer and DuckDB PriceStore exist, not yet wired)",
-    "metrics, health endpoints and the live dashboard",
+    "analytics, alerts and Parquet in the summary (the worker now runs the window, "
+    "detector and sink agents; `marketprism query` reads what they wrote)",
+    "health endpoints and the live dashboard",
 )
 
 

@@ -53,5 +53,9 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.web.bind,
         web_port=settings.web.port,
         web_in_thread=False,
+        # A rebalance must not wait for events a sink holds unacknowledged until its
+        # file is durable (up to roll_seconds): the partition's next owner consumes
+        # them again, and every agent is idempotent on a replay.
+        stream_wait_empty=False,
         logging_config=logging_config(settings.log),
     )

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 import faust
 
+from agents.analytics import Analytics, install_analytics
+from agents.storage import SinkAgents, install_sinks
 from app.faust_app import create_app
+from app.metrics import WorkerMetrics, new_registry
 from app.settings import Settings, load_settings
 from app.topics import Topics, define_topics, ensure_topics
+from app.web_metrics import install_metrics_page
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,8 @@ class Pipeline:
     settings: Settings
     app: faust.App
     topics: Topics
+    analytics: Analytics
+    sinks: SinkAgents | None = None
 
 
 def build(settings: Settings | None = None) -> Pipeline:
@@ -38,7 +44,12 @@ def build(settings: Settings | None = None) -> Pipeline:
             logger.info("created topics: %s", ", ".join(created))
 
     app.task(create_missing_topics)
-    return Pipeline(settings=settings, app=app, topics=topics)
+    registry = new_registry()
+    metrics = WorkerMetrics(registry)
+    install_metrics_page(app, registry)
+    analytics = install_analytics(app, topics, settings, metrics=metrics)
+    sinks = install_sinks(app, topics, settings)
+    return Pipeline(settings=settings, app=app, topics=topics, analytics=analytics, sinks=sinks)
 
 
 _default: Pipeline | None = None

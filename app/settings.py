@@ -205,9 +205,65 @@ class ParquetSettings(Section):
     retention_days: int | None = Field(default=None, ge=1)
 
 
+#: Every data type (one topic each; see ``app.topics.TOPIC_MODELS``).
+DATA_TYPES = (
+    "trades",
+    "tickers",
+    "book_snapshots",
+    "book_deltas",
+    "funding_rates",
+    "open_interest",
+    "liquidations",
+    "analytics",
+    "alerts",
+    "gaps",
+    "dead_letters",
+)
+
+
+class SinkSettings(Section):
+    """The worker's Parquet sink agents (one per data type, files under ``parquet.root``)."""
+
+    enabled: bool = True
+    data_types: CsvList = Field(
+        default_factory=lambda: list(DATA_TYPES), description="data types archived"
+    )
+    batch_max: int = Field(default=1000, ge=1, description="events taken from a stream at once")
+    batch_seconds: float = Field(default=0.2, gt=0, description="... or after this wait")
+    flush_interval_seconds: float = Field(
+        default=1.0, gt=0, description="how often buffers past their age are written"
+    )
+    retry_min_seconds: float = Field(default=0.5, gt=0, description="back-off after a failure")
+    retry_max_seconds: float = Field(default=30.0, gt=0, description="back-off cap")
+
+    _split = field_validator("data_types", mode="before")(_split_csv)
+
+    @field_validator("data_types")
+    @classmethod
+    def _known_data_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(DATA_TYPES))
+        if unknown:
+            raise ValueError(f"unknown data types {unknown}; known: {', '.join(DATA_TYPES)}")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _retry_range(self) -> Self:
+        if self.retry_max_seconds < self.retry_min_seconds:
+            raise ValueError("retry_max_seconds must not be below retry_min_seconds")
+        return self
+
+
 class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = False
+
+
+class IngestSettings(FeedOptions):
+    """The collectors' options plus what only the ``marketprism ingest`` process needs."""
+
+    metrics_port: int = Field(
+        default=9464, ge=0, le=65535, description="/metrics of the ingest process (0: off)"
+    )
 
 
 class Settings(BaseSettings):
@@ -228,10 +284,11 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     exchanges: dict[str, ExchangeSettings] = Field(default_factory=_default_exchanges)
     polling: PollSettings = PollSettings()
-    ingest: FeedOptions = FeedOptions()
+    ingest: IngestSettings = IngestSettings()
     windows: WindowSettings = WindowSettings()
     detector: DetectorSettings = DetectorSettings()
     parquet: ParquetSettings = ParquetSettings()
+    sinks: SinkSettings = SinkSettings()
     log: LogSettings = LogSettings()
 
     @field_validator("exchanges", mode="before")

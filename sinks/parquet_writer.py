@@ -10,7 +10,9 @@ Replays: for every (directory, partition) the writer knows the highest offset
 already on disk (from file names and the compaction manifest). Rows of one
 symbol from one partition reach their buffer in offset order and a buffer is
 always written whole, so the files of a directory hold a prefix of its rows:
-a replayed row at or below that offset is already stored and is skipped.
+a replayed row at or below that offset is already stored and is skipped, and
+so is one at or below the last offset of its buffer (a consumer may deliver a
+record again before it was written: Faust does right after an assignment).
 Writing the very same rows again produces the same file name and replaces the
 file, so either way nothing is stored twice.
 """
@@ -69,13 +71,19 @@ class ParquetWriter(BaseSink):
     def add(self, record: Record, partition: int, offset: int) -> list[Durable]:
         directory = partition_dir(self.root, self.spec, record)
         key = (directory, partition)
+        # Read what is on disk before counting the offset as added: if that
+        # raises, committable() must not move past a record that is not stored.
+        last_on_disk = self._last_on_disk(key)
         self._next[partition] = max(self._next.get(partition, 0), offset + 1)
-        if offset <= self._last_on_disk(key):
+        if offset <= last_on_disk:
             self.rows_skipped += 1
             return [Durable(partition, (offset,), None)]
         buffer = self._buffers.get(key)
         if buffer is None:
             buffer = self._buffers[key] = _Buffer(started_at=self._clock())
+        elif offset <= buffer.offsets[-1]:  # delivered again while still buffered
+            self.rows_skipped += 1
+            return []  # reported durable with the buffer that holds it
         buffer.records.append(record)
         buffer.offsets.append(offset)
         buffer.bytes += estimate_row_bytes(self.spec, record)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 async def eventually(condition: Callable[[], bool], *, within: float = 60.0) -> None:
@@ -13,3 +17,14 @@ async def eventually(condition: Callable[[], bool], *, within: float = 60.0) -> 
             if condition():
                 return
             await asyncio.sleep(0.02)
+
+
+def wait_for(condition: Callable[[], T | None | bool], *, within: float, what: str) -> T:
+    """Blocking: poll ``condition()`` until it returns a truthy value, and return it."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value  # type: ignore[return-value]
+        time.sleep(0.1)
+    raise TimeoutError(f"waited {within:.0f} s for {what}")

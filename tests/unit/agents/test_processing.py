@@ -128,7 +128,7 @@ def clean_run(items: list[TradeEntry]) -> Collected:
     collected = Collected()
     for batch in batches(items):
         collected.add(processor.process(0, batch))
-    collected.add(finish(processor, clock, items[-1].trade and _last_us(items)))
+    collected.add(finish(processor, clock, _last_us(items)))
     return collected
 
 

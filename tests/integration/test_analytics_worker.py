@@ -1,0 +1,336 @@
+"""The windows and detector agents in a real worker, on the real broker and RocksDB.
+
+Every test compares what the worker published with :class:`WindowProcessor` run
+in-process over the same trades, partition by partition as the broker placed
+them: same windows (no hole, no double count), same alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+
+from agents.detection.engine import DetectionEngine
+from agents.detection.tuning import Tuning
+from agents.processing import TradeEntry, WindowProcessor
+from app.settings import Settings, load_settings
+from app.topics import ensure_topics, topic_name
+from models import PriceAlert, Trade, WindowStats, decode, decode_any
+from models.codec import encode
+from tables.clock import ManualClock
+from tables.pipeline import WindowPlan
+from tables.tick import SECOND_US, epoch_us
+from tests.conftest import Broker
+from tests.integration.kafka_reading import read_topic
+from tests.integration.worker_process import WorkerProcess
+from tests.unit.agents.market import T0_US, interleave, market
+from tests.unit.agents.test_processing import to_trade
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+SECONDS = 900.0
+JUMP_AT = 600.0
+MARKER_AFTER_US = 600 * SECOND_US
+
+
+@dataclass
+class Produced:
+    """The trades as the broker placed them."""
+
+    by_partition: dict[int, list[TradeEntry]]
+
+    @property
+    def count(self) -> int:
+        return sum(len(entries) for entries in self.by_partition.values())
+
+    def last_offset(self, key: str) -> int:
+        return max(e.offset for part in self.by_partition.values() for e in part if e.key == key)
+
+
+def synthetic_trades(keys: dict[str, dict[float, float]], seed: int = 1) -> list[Trade]:
+    """``SECONDS`` of trades per key ending about now (jumps: {second: size})."""
+    shift = time.time_ns() // 1000 - int(SECONDS * SECOND_US) - T0_US
+    streams = [
+        market(
+            key,
+            seconds=SECONDS,
+            price=100.0 + 1000 * n,
+            sigma=2e-4,
+            rate=8,
+            seed=seed + n,
+            jumps=jumps,
+        )
+        for n, (key, jumps) in enumerate(keys.items())
+    ]
+    ticks = [(key, tick._replace(ts_us=tick.ts_us + shift)) for key, tick in interleave(*streams)]
+    # One trade per partition 10 min later: the partitions' watermarks then close
+    # every window of the keys above by event time, in the worker as in the reference.
+    after = ticks[-1][1]._replace(ts_us=ticks[-1][1].ts_us + MARKER_AFTER_US)
+    ticks.extend((key, after) for key in marker_keys())
+    return [to_trade(key, tick, n) for n, (key, tick) in enumerate(ticks)]
+
+
+def marker_keys(partitions: int = 2) -> list[str]:
+    """One key per partition (the producer's default partitioner places them)."""
+    partitioner = DefaultPartitioner()
+    found: dict[int, str] = {}
+    for n in range(1000):
+        key = f"sim:END{n}-USDT"
+        found.setdefault(partitioner(key.encode(), list(range(partitions)), []), key)
+        if len(found) == partitions:
+            return [found[p] for p in range(partitions)]
+    raise AssertionError("no key found for every partition")
+
+
+async def produce(broker: Broker, topic: str, trades: list[Trade]) -> dict[int, list[TradeEntry]]:
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(
+                topic,
+                encode(trade),
+                key=trade.key.encode(),
+                timestamp_ms=int(trade.timestamp.timestamp() * 1000),
+            )
+            for trade in trades
+        ]
+        metadata = await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    placed: dict[int, list[TradeEntry]] = {}
+    for trade, meta in zip(trades, metadata, strict=True):
+        as_consumed = decode(encode(trade), Trade)  # what the worker decodes
+        placed.setdefault(meta.partition, []).append(
+            TradeEntry(trade.key, meta.offset, as_consumed)
+        )
+    return placed
+
+
+def expected(settings: Settings, produced: Produced) -> tuple[set[bytes], set[tuple[str, str]]]:
+    """Windows and (alert id, status) the worker must publish, computed in-process."""
+    plan, config = Tuning.from_settings(settings.windows, settings.detector).build(
+        WindowPlan.from_settings(settings.windows)
+    )
+    clock = ManualClock()
+    processor = WindowProcessor(plan, DetectionEngine(config), clock=clock)
+    windows: set[bytes] = set()
+    alerts: set[tuple[str, str]] = set()
+    for partition, entries in sorted(produced.by_partition.items()):
+        processor.restore_partition(partition, [])
+        out = processor.process(partition, entries)
+        windows.update(window_id(stats) for stats in out.analytics)
+        alerts.update((a.alert_id, str(a.status)) for a in out.alerts)
+    return windows, alerts
+
+
+def closed_by_markers(records: list[object], produced: Produced) -> set[bytes]:
+    """The windows the markers' event time closed (the worker's idle timer may close
+    the markers' own windows too, by the wall clock: those are left out)."""
+    last_us = max(epoch_us(e.trade.timestamp) for p in produced.by_partition.values() for e in p)
+    return {
+        window_id(stats)
+        for stats in records
+        if isinstance(stats, WindowStats) and epoch_us(stats.window_end) < last_us
+    }
+
+
+def differences(got: set[bytes], want: set[bytes]) -> list[tuple[object, object, object]]:
+    """(window, trades published, trades expected) for every window that differs."""
+    by_id_got = {tuple(orjson.loads(w)[:4]): orjson.loads(w)[4] for w in got}
+    by_id_want = {tuple(orjson.loads(w)[:4]): orjson.loads(w)[4] for w in want}
+    ids = sorted(set(by_id_got) | set(by_id_want), key=str)
+    return [
+        (i, by_id_got.get(i), by_id_want.get(i))
+        for i in ids
+        if by_id_got.get(i) != by_id_want.get(i)
+    ][:20]
+
+
+def window_id(stats: WindowStats) -> bytes:
+    """A window's identity and its trade-derived content (not the float statistics)."""
+    return orjson.dumps(
+        [
+            stats.key,
+            stats.window_kind,
+            stats.window_seconds,
+            stats.window_start.isoformat(),
+            stats.trade_count,
+            str(stats.volume),
+            str(stats.open),
+            str(stats.close),
+        ]
+    )
+
+
+def published(
+    broker: Broker, settings: Settings, data_type: str, expect: int, worker: WorkerProcess
+) -> list[object]:
+    """A topic's records once ``expect`` are there, or all there are after 150 s (the
+    comparison then shows what is missing); fails at once if the worker died."""
+    topic = topic_name(settings.topics, data_type)
+    deadline = time.monotonic() + 150
+    while True:
+        assert worker.alive(), worker.logs()
+        last_try = time.monotonic() > deadline
+        try:
+            records = asyncio.run(
+                read_topic(broker.bootstrap, topic, expect=0 if last_try else expect, within=10)
+            )
+        except TimeoutError:
+            continue
+        return [decode_any(record.value) for record in records]
+
+
+@pytest.fixture
+def worker_env(kafka_broker: Broker, tmp_path: Path) -> Iterator[tuple[dict[str, str], Settings]]:
+    run = uuid.uuid4().hex[:10]
+    env = {
+        "MARKETPRISM_APP_ID": f"test-analytics-{run}",
+        "MARKETPRISM_KAFKA__BROKER": kafka_broker.url,
+        "MARKETPRISM_TOPICS__PREFIX": f"test-{run}.",
+        "MARKETPRISM_TOPICS__PARTITIONS": "2",
+        "MARKETPRISM_STORE__DATA_DIR": str(tmp_path / "store"),
+        "MARKETPRISM_PARQUET__ROOT": str(tmp_path / "parquet"),
+    }
+    settings = load_settings(
+        app_id=env["MARKETPRISM_APP_ID"],
+        kafka={"broker": kafka_broker.url},
+        topics={"prefix": f"test-{run}.", "partitions": 2},
+    )
+    asyncio.run(ensure_topics(settings))
+    yield env, settings
+
+
+def test_a_five_percent_jump_raises_exactly_one_alert_and_a_calm_market_none(
+    kafka_broker: Broker, worker_env: tuple[dict[str, str], Settings], tmp_path: Path
+) -> None:
+    env, settings = worker_env
+    keys = {"binance:BTC-USDT": {JUMP_AT: 0.05}, "okx:ETH-USDT": {}}
+    trades = synthetic_trades(keys)
+    produced = Produced(
+        asyncio.run(produce(kafka_broker, topic_name(settings.topics, "trades"), trades))
+    )
+    want_windows, want_alerts = expected(settings, produced)
+    worker = WorkerProcess(env, tmp_path)
+    worker.start()
+    try:
+        alerts = published(kafka_broker, settings, "alerts", len(want_alerts), worker)
+        analytics = published(kafka_broker, settings, "analytics", len(want_windows), worker)
+    finally:
+        assert worker.stop() == 0, worker.logs()
+    price_alerts = [a for a in alerts if isinstance(a, PriceAlert)]
+    firing = [a for a in price_alerts if a.status == "firing"]
+    assert len(firing) == 1, firing
+    alert = firing[0]
+    assert alert.key == "binance:BTC-USDT"
+    assert alert.severity in {"high", "critical"}
+    assert alert.reasons and alert.findings
+    jump_time = trades[0].timestamp.timestamp() + JUMP_AT  # first trade is within 1 s of start
+    assert 0 <= alert.timestamp.timestamp() - jump_time <= 61
+    assert {(a.alert_id, str(a.status)) for a in price_alerts} == want_alerts
+    got = closed_by_markers(analytics, produced)
+    extra, missing = sorted(got - want_windows), sorted(want_windows - got)
+    assert not extra and not missing, (len(extra), len(missing), extra[:3], missing[:3])
+
+
+@pytest.mark.slow
+def test_a_killed_worker_resumes_with_no_hole_and_no_double_count(
+    kafka_broker: Broker, worker_env: tuple[dict[str, str], Settings], tmp_path: Path
+) -> None:
+    env, settings = worker_env
+    keys = {f"binance:S{n}-USDT": ({JUMP_AT: 0.05} if n == 0 else {}) for n in range(12)}
+    trades = synthetic_trades(keys, seed=5)
+    produced = Produced(
+        asyncio.run(produce(kafka_broker, topic_name(settings.topics, "trades"), trades))
+    )
+    want_windows, want_alerts = expected(settings, produced)
+    watched = "binance:S3-USDT"
+    last = produced.last_offset(watched)
+    worker = WorkerProcess(env, tmp_path)
+    kills = []
+    try:
+        for fraction in (0.25, 0.6):
+            worker.start()
+
+            def progress(fraction: float = fraction) -> int | None:
+                status, body = worker.get(f"/windows/{watched}/")
+                offset = body.get("offset", -1) if status == 200 and body else -1
+                return offset if offset >= fraction * last else None
+
+            seen = wait_for(progress, within=240, what=f"{watched} processed to {fraction:.0%}")
+            worker.kill()
+            kills.append(seen / last)
+        worker.start()
+        analytics = published(kafka_broker, settings, "analytics", len(want_windows), worker)
+        alerts = published(kafka_broker, settings, "alerts", len(want_alerts), worker)
+    finally:
+        worker.kill()
+    got = closed_by_markers(analytics, produced)
+    assert got == want_windows, (kills, differences(got, want_windows))
+    keys_of = [orjson.loads(window_id(s))[:4] for s in analytics if isinstance(s, WindowStats)]
+    duplicates = len(keys_of) - len({tuple(k) for k in keys_of})
+    assert {(a.alert_id, str(a.status)) for a in alerts if isinstance(a, PriceAlert)} == want_alerts
+    print(f"killed at {kills}; {duplicates} windows published twice (identical)")
+
+
+def test_two_workers_each_answer_for_every_symbol(
+    kafka_broker: Broker, worker_env: tuple[dict[str, str], Settings], tmp_path: Path
+) -> None:
+    env, settings = worker_env
+    keys: dict[str, dict[float, float]] = {f"okx:K{n}-USDT": {} for n in range(8)}
+    trades = synthetic_trades(keys, seed=9)
+    produced = Produced(
+        asyncio.run(produce(kafka_broker, topic_name(settings.topics, "trades"), trades))
+    )
+    workers = [
+        WorkerProcess(
+            {**env, "MARKETPRISM_STORE__DATA_DIR": str(tmp_path / f"store-{n}")},
+            tmp_path,
+            name=f"w{n}",
+        )
+        for n in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        why: list[object] = []
+        all_keys = {trade.key for trade in trades}  # with the markers
+
+        def all_answer() -> bool:
+            why.clear()
+            for worker in workers:
+                for key in keys:
+                    status, body = worker.get(f"/windows/{key}/")
+                    if status != 200 or body["offset"] != produced.last_offset(key):
+                        why.append((worker.name, key, status, body))
+                        return False
+                status, body = worker.get("/symbols/")
+                if status != 200 or {row["key"] for row in body["symbols"]} != all_keys:
+                    why.append((worker.name, "symbols", status, body and len(body["symbols"])))
+                    return False
+            return True
+
+        try:
+            wait_for(all_answer, within=240, what="both workers answer for all keys")
+        except TimeoutError as exc:
+            raise AssertionError(str(why)[:2000]) from exc
+        served = {workers[0].get(f"/windows/{key}/")[1]["served_by"] for key in keys}
+        assert len(served) == 2, "the keys should be spread over both workers"
+        for worker in workers:
+            status, body = worker.get("/alerts/")
+            assert status == 200 and body["active"] == []
+            assert worker.alive(), worker.logs()
+    finally:
+        for worker in workers:
+            worker.stop()
