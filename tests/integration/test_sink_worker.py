@@ -6,7 +6,9 @@
   counts every trade exactly once;
 * a write that fails holds the commit before its first row, is retried and
   logged once; failing still at shutdown, its rows are given back unacknowledged
-  and the next worker stores them.
+  and the next worker stores them;
+* rows still buffered are written, and committed, when a second worker joins
+  (every partition is revoked) and at shutdown.
 
 Once the group has committed an offset, its row must be on disk: the tests
 wait for the commits, then count.
@@ -38,6 +40,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.group import LeaveGroupRequest
 
 from app.ingest_main import kafka_sink
@@ -216,13 +219,18 @@ async def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartit
 
 
 async def committed_offsets(settings: Settings) -> dict[TopicPartition, int]:
+    """The group's committed offsets; none while a fresh broker has no coordinator yet."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(settings.app_id)
-        return {tp: meta.offset for tp, meta in offsets.items()}
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return {}
     finally:
         await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items()}
 
 
 async def until_committed(worker: Worker, topics: list[str], *, within: float) -> None:
@@ -248,6 +256,10 @@ async def evict_members(settings: Settings) -> None:
         for group in described.groups:
             for member in group[5]:
                 await client.send(coordinator, LeaveGroupRequest(settings.app_id, member[0]))
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        # no coordinator yet (a fresh broker): the worker never joined, nothing to evict
     finally:
         await client.close()
         await admin.close()
@@ -365,9 +377,10 @@ async def test_trades_exactly_once_across_worker_kills(
     await ensure_topics(settings)
     producer = kafka_sink(settings)
     await producer.start()
-    # 500 trades a symbol a chunk: a 300-row roll leaves part of every chunk buffered
-    # for a while, unacknowledged (and lost at a kill if it had been acknowledged).
-    worker = Worker(settings, tmp_path, roll_rows=300, roll_seconds=3)
+    # 500 trades a symbol a chunk: a 300-row roll leaves part of every chunk buffered,
+    # unacknowledged, for 6 s (over two commit intervals of 2.8 s): rows a bug had
+    # acknowledged early would be committed, and lost at the kill.
+    worker = Worker(settings, tmp_path, roll_rows=300, roll_seconds=6)
     workers.append(worker)
     try:
         worker.start()
@@ -377,8 +390,9 @@ async def test_trades_exactly_once_across_worker_kills(
                 await producer.publish(record)
             if chunk == chunks - 1:
                 break
-            # kill once a random share of this chunk is on disk (or all of it committed) ...
-            target = rng.randint(chunk * size + 1, (chunk + 1) * size)
+            # Kill once a random share of this chunk is on disk (or all of it committed),
+            # mostly while the rest of it is still buffered ...
+            target = chunk * size + rng.randint(1, size * 3 // 5)
 
             async def progressed(target: int = target, produced: int = (chunk + 1) * size) -> bool:
                 if archive.rows("trades") >= target:
@@ -387,7 +401,7 @@ async def test_trades_exactly_once_across_worker_kills(
                 return sum(o for tp, o in committed.items() if tp.topic == topic) >= produced
 
             await until(progressed, within=180, what=f"{target} trades on disk", worker=worker)
-            await asyncio.sleep(rng.uniform(0, 0.3))
+            await asyncio.sleep(rng.uniform(1, 5.5))
             worker.kill()
             await evict_members(settings)
             worker.start()
