@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -48,7 +47,7 @@ from models.base import Record
 from models.codec import encode
 from models.pipeline_events import DeadLetter, GapEvent
 from models.trade import Trade
-from tables.clock import Clock
+from tables.clock import Clock, SystemClock
 from tables.pipeline import WindowPlan
 
 log = logging.getLogger(__name__)
@@ -56,11 +55,6 @@ log = logging.getLogger(__name__)
 BATCH_MAX = 5000
 BATCH_SECONDS = 0.2
 IDLE_TICK_SECONDS = 1.0
-
-
-class WallClock:
-    def now_us(self) -> int:
-        return time.time_ns() // 1000
 
 
 @contextmanager
@@ -282,7 +276,7 @@ def install_analytics(
     processor = WindowProcessor(
         plan,
         DetectionEngine(config),
-        clock=clock or WallClock(),
+        clock=clock or SystemClock(),
         source_topic=topic_name(settings.topics, "trades"),
     )
     partitions = topic_partitions(settings.topics, "trades")

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from agents.detection.backtest import _seconds_label
+from agents.detection.backtest import seconds_label
 from agents.detection.cross_venue import CrossVenueBoard
 from agents.detection.engine import DetectionEngine
 from agents.window_state import (
@@ -52,7 +52,7 @@ from models.trade import Trade
 from tables.buckets import LateEvent
 from tables.clock import Clock
 from tables.pipeline import Closed, Emissions, WindowPipeline, WindowPlan
-from tables.tick import Tick
+from tables.tick import Tick, seconds_to_us
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +79,6 @@ class Output:
     trades: int = 0
     replayed: int = 0  #: trades skipped because the table already includes them
     late: int = 0
-
-    def extend(self, other: Output) -> None:
-        self.analytics.extend(other.analytics)
-        self.alerts.extend(other.alerts)
-        self.dead_letters.extend(other.dead_letters)
-        self.writes.update(other.writes)
-        self.trades += other.trades
-        self.replayed += other.replayed
-        self.late += other.late
 
 
 @dataclass
@@ -141,12 +132,6 @@ class WindowProcessor:
 
     def has_partition(self, partition: int) -> bool:
         return partition in self._partitions
-
-    def key_state(self, key: str) -> KeyState | None:
-        for part in self._partitions.values():
-            if (state := part.keys.get(key)) is not None:
-                return state
-        return None
 
     def keys(self) -> int:
         return sum(len(part.keys) for part in self._partitions.values())
@@ -305,7 +290,7 @@ class WindowProcessor:
             del state.recent_alerts[:-RECENT_ALERTS]
         watermark = pipeline.watermark.value
         if watermark is not None:
-            horizon = watermark - round(self.plan.view_seconds * 1_000_000)
+            horizon = watermark - seconds_to_us(self.plan.view_seconds)
             for key, starts in part.ring.items():
                 while starts and starts[0] < horizon:
                     out.writes[ring_key(key, starts.popleft())] = None
@@ -323,7 +308,7 @@ class WindowProcessor:
         if stats is None:
             return
         kind = "hopping" if hopping else "tumbling"
-        label = f"{kind}_{_seconds_label(closed.end_us - closed.start_us)}"
+        label = f"{kind}_{seconds_label(closed.end_us - closed.start_us)}"
         state.latest[label] = encode(stats)
         self.stats.windows[label] += 1
         out.analytics.append(stats)
@@ -342,14 +327,14 @@ class WindowProcessor:
 
     def _dead_letter(self, partition: int, entry: TradeEntry, reason: str) -> DeadLetter:
         trade = entry.trade
-        return DeadLetter(
+        return DeadLetter.of(
+            encode(trade),
             source=self.source_topic,
             reason=reason,
-            raw=encode(trade).decode(),
+            at=datetime.now(UTC),
             exchange=trade.exchange,
             channel="trades",
             key=entry.key,
             partition=partition,
             offset=entry.offset,
-            timestamp=datetime.now(UTC),
         )

@@ -72,6 +72,22 @@ class KafkaSettings(Section):
         return [url.partition("://")[2] for url in self.broker.split(";")]
 
 
+#: Every data type (one topic each; see ``app.topics.TOPIC_MODELS``).
+DATA_TYPES = (
+    "trades",
+    "tickers",
+    "book_snapshots",
+    "book_deltas",
+    "funding_rates",
+    "open_interest",
+    "liquidations",
+    "analytics",
+    "alerts",
+    "gaps",
+    "dead_letters",
+)
+
+
 class TopicSettings(Section):
     """Topic names (one per data type, never per symbol) and partition counts."""
 
@@ -92,19 +108,7 @@ class TopicSettings(Section):
         default_factory=dict, description="override partitions for a data type, e.g. trades=12"
     )
 
-    @field_validator(
-        "trades",
-        "tickers",
-        "book_snapshots",
-        "book_deltas",
-        "funding_rates",
-        "open_interest",
-        "liquidations",
-        "analytics",
-        "alerts",
-        "gaps",
-        "dead_letters",
-    )
+    @field_validator(*DATA_TYPES)
     @classmethod
     def _topic_name(cls, value: str) -> str:
         if not value or len(value) > 200 or not all(c.isalnum() or c in "._-" for c in value):
@@ -203,22 +207,6 @@ class ParquetSettings(Section):
     roll_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     roll_seconds: float = Field(default=60.0, gt=0)
     retention_days: int | None = Field(default=None, ge=1)
-
-
-#: Every data type (one topic each; see ``app.topics.TOPIC_MODELS``).
-DATA_TYPES = (
-    "trades",
-    "tickers",
-    "book_snapshots",
-    "book_deltas",
-    "funding_rates",
-    "open_interest",
-    "liquidations",
-    "analytics",
-    "alerts",
-    "gaps",
-    "dead_letters",
-)
 
 
 class SinkSettings(Section):

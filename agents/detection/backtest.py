@@ -30,7 +30,7 @@ from tables.sliding import DetectorView
 from tables.tick import Tick, epoch_us, from_epoch_us, seconds_to_us
 
 
-def _seconds_label(us: int) -> str:
+def seconds_label(us: int) -> str:
     seconds = us / 1e6
     return f"{seconds:g}s"
 
@@ -183,9 +183,9 @@ class Backtest:
     def _emit(self, emissions: Emissions) -> list[PriceAlert]:
         summary = self.summary
         for closed in emissions.tumbling:
-            summary.windows[f"tumbling_{_seconds_label(closed.end_us - closed.start_us)}"] += 1
+            summary.windows[f"tumbling_{seconds_label(closed.end_us - closed.start_us)}"] += 1
         for closed in emissions.hopping:
-            summary.windows[f"hopping_{_seconds_label(closed.end_us - closed.start_us)}"] += 1
+            summary.windows[f"hopping_{seconds_label(closed.end_us - closed.start_us)}"] += 1
         alerts: list[PriceAlert] = []
         for view in emissions.views:
             alerts.extend(self._evaluate(view))

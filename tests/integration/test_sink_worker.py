@@ -22,14 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import random
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,7 +47,8 @@ from models.codec import encode
 from models.numbers import epoch_ms
 from sinks.layout import partition_dir
 from sinks.schemas import SPECS
-from tests.conftest import PROJECT_ROOT, SettingsFactory, free_port
+from tests.conftest import SettingsFactory
+from tests.integration.worker_process import WorkerProcess
 from tests.unit.models.samples import every_model
 from tests.unit.sinks.factories import trade
 from tests.waiting import eventually
@@ -64,70 +60,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 
 
-@dataclass
-class Worker:
-    """``python -m app.cli worker`` with the settings of one test; restartable."""
+class Worker(WorkerProcess):
+    """``python -m app.cli worker`` with the settings of one test and its roll sizes."""
 
-    settings: Settings
-    log_dir: Path
-    roll_rows: int
-    roll_seconds: float = 1.0
-    process: subprocess.Popen[bytes] | None = None
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def env(self) -> dict[str, str]:
-        s = self.settings
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", str(self.log_dir)),
-            "MARKETPRISM_APP_ID": s.app_id,
-            "MARKETPRISM_KAFKA__BROKER": s.kafka.broker,
-            "MARKETPRISM_TOPICS__PREFIX": s.topics.prefix,
-            "MARKETPRISM_TOPICS__PARTITIONS": str(s.topics.partitions),
-            "MARKETPRISM_STORE__DATA_DIR": str(s.store.data_dir),
-            # `faust worker` serves web whatever MARKETPRISM_WEB__ENABLED says: a free port.
-            "MARKETPRISM_WEB__PORT": str(free_port()),
-            "MARKETPRISM_PARQUET__ROOT": str(s.parquet.root),
-            "MARKETPRISM_PARQUET__ROLL_ROWS": str(self.roll_rows),
-            "MARKETPRISM_PARQUET__ROLL_SECONDS": str(self.roll_seconds),
+    def __init__(
+        self, settings: Settings, log_dir: Path, roll_rows: int, roll_seconds: float = 1.0
+    ) -> None:
+        self.settings = settings
+        env = {
+            "MARKETPRISM_APP_ID": settings.app_id,
+            "MARKETPRISM_KAFKA__BROKER": settings.kafka.broker,
+            "MARKETPRISM_TOPICS__PREFIX": settings.topics.prefix,
+            "MARKETPRISM_TOPICS__PARTITIONS": str(settings.topics.partitions),
+            "MARKETPRISM_STORE__DATA_DIR": str(settings.store.data_dir),
+            "MARKETPRISM_PARQUET__ROOT": str(settings.parquet.root),
+            "MARKETPRISM_PARQUET__ROLL_ROWS": str(roll_rows),
+            "MARKETPRISM_PARQUET__ROLL_SECONDS": str(roll_seconds),
         }
-
-    def start(self) -> None:
-        log = self.log_dir / f"worker-{len(self.started) + 1}.log"
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "worker"],
-                cwd=PROJECT_ROOT,
-                env=self.env(),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.started.append(self.process)
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no flush, no acknowledgement, no commit."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> int | None:
-        """SIGTERM (a clean shutdown); the exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode
-
-    def logs(self, tail: int = 6000) -> str:
-        paths = sorted(self.log_dir.glob("worker-*.log"), key=lambda p: p.stat().st_mtime)
-        return "".join(p.read_text(errors="replace") for p in paths)[-tail:]
+        super().__init__(env, log_dir)
 
 
 def processes_of(app_id: str) -> list[int]:
@@ -560,8 +510,12 @@ async def test_buffered_rows_are_written_at_a_rebalance_and_at_shutdown(
     assert pipeline.sinks is not None
     sink = pipeline.sinks.sinks["trades"]
     store = settings.store.model_copy(update={"data_dir": tmp_path / "second-worker"})
-    second = Worker(settings.model_copy(update={"store": store}), tmp_path, roll_rows=1_000_000)
-    second.roll_seconds = 600
+    second = Worker(
+        settings.model_copy(update={"store": store}),
+        tmp_path,
+        roll_rows=1_000_000,
+        roll_seconds=600,
+    )
     workers.append(second)
     await pipeline.app.start()
     try:

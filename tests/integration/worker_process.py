@@ -31,15 +31,14 @@ class WorkerProcess:
         self.log_dir = log_dir
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+        self.started: list[subprocess.Popen[bytes]] = []  #: every process, for teardown
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.starts += 1
-        log = self.log_dir / f"{self.name}-{self.starts}.log"
+        log = self.log_dir / f"{self.name}-{len(self.started) + 1}.log"
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", "worker"],
@@ -48,15 +47,14 @@ class WorkerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        self.started.append(self.process)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def logs(self, tail: int = 4000) -> str:
-        text = "".join(
-            path.read_text(errors="replace")
-            for path in sorted(self.log_dir.glob(f"{self.name}-*.log"))
-        )
+        paths = sorted(self.log_dir.glob(f"{self.name}-*.log"), key=lambda p: p.stat().st_mtime)
+        text = "".join(path.read_text(errors="replace") for path in paths)
         return text[-tail:]
 
     def get(self, path: str) -> tuple[int, Any]:
@@ -78,14 +76,14 @@ class WorkerProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
-    def stop(self) -> int | None:
-        """SIGTERM and wait (SIGKILL after 60 s); the exit code."""
+    def stop(self, timeout: float = 90) -> int | None:
+        """SIGTERM (a clean shutdown) and wait, SIGKILL after ``timeout``; the exit code."""
         if self.process is None:
             return None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=60)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=30)

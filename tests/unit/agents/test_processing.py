@@ -4,7 +4,6 @@ at any write restores from the table with no hole and no double count."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 import orjson
 import pytest
@@ -12,12 +11,13 @@ import pytest
 from agents.detection.engine import DetectionEngine
 from agents.processing import Output, TableWrites, TradeEntry, WindowProcessor
 from agents.window_state import KeyState, parse_table_key
-from models import InstrumentType, PriceAlert, Side, Trade, WindowStats
+from models import PriceAlert, Side, Trade, WindowStats
 from models.codec import encode
 from tables.clock import ManualClock
 from tables.pipeline import WindowPlan
 from tables.tick import SECOND_US, Tick, from_epoch_us
 from tests.unit.agents.market import interleave, market
+from tests.unit.sinks.factories import trade
 
 PLAN = WindowPlan(tumbling_seconds=(1.0, 60.0), hopping_seconds=300.0, hopping_step_seconds=60.0)
 BATCH = 97
@@ -25,17 +25,13 @@ BATCH = 97
 
 def to_trade(key: str, tick: Tick, trade_id: int) -> Trade:
     exchange, _, symbol = key.partition(":")
-    at = from_epoch_us(tick.ts_us)
-    return Trade(
-        exchange=exchange,
+    return trade(
+        trade_id,
+        at=from_epoch_us(tick.ts_us),
         symbol=symbol,
-        native_symbol=symbol.replace("-", ""),
-        instrument_type=InstrumentType.SPOT,
-        timestamp=at,
-        collected_at=at + timedelta(milliseconds=2),
-        trade_id=str(trade_id),
-        price=tick.price,
-        quantity=tick.quantity,
+        exchange=exchange,
+        price=str(tick.price),
+        quantity=str(tick.quantity),
         side=Side.BUY if tick.buy else Side.SELL,
     )
 
