@@ -37,6 +37,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from ingest.options import FeedOptions
+from ingest.tasks import cancel_and_wait
 from ingest.venue import Venue
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ class ConnectionStats:
     replies: int = 0
     last_error: str | None = None
     connected: bool = False
+    connected_since: datetime | None = None  #: start of the live session (wall clock)
+    last_disconnect: str | None = None  #: why the last session ended without a replacement
+    last_disconnect_at: datetime | None = None
 
 
 _END = object()
@@ -184,7 +188,7 @@ class Connection:
             reason = await self._serve(session)
             lived = self._clock() - session.opened
             self.stats.disconnects[reason] += 1
-            self.stats.connected = False
+            self.stats.last_disconnect, self.stats.last_disconnect_at = reason, self._wall()
             logger.warning("%s: session %d ended: %s", self.name, session.number, reason)
             await self._handler.on_session_lost(self, reason)
             attempt = 0 if lived >= _HEALTHY_SECONDS else attempt + 1
@@ -237,7 +241,7 @@ class Connection:
         """Deliver ``session`` (and the sessions that replace it) until one dies."""
         self._session = session
         self._seen.clear()
-        self.stats.connected = True
+        self.stats.connected, self.stats.connected_since = True, self._wall()
         await self._handler.on_session_start(self, switch=False)
         watchdog = asyncio.create_task(self._watch(), name=f"{self.name}-watch")
         try:
@@ -257,16 +261,20 @@ class Connection:
                 self.stats.bytes += len(raw)
                 await self._handler.on_frame(self, raw, at)
         finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
-            live: _Session | None = self._session
-            self._session = None
-            while live is not None:
-                if live.reader is not None:
-                    live.reader.cancel()
-                await live.close(live.end_reason)
-                live = live.successor
+            try:
+                await cancel_and_wait(watchdog)
+            finally:
+                await self._close_sessions()
+
+    async def _close_sessions(self) -> None:
+        live: _Session | None = self._session
+        self._session = None
+        self.stats.connected = False
+        while live is not None:
+            if live.reader is not None:
+                live.reader.cancel()
+            await live.close(live.end_reason)
+            live = live.successor
 
     async def _watch(self) -> None:
         """Staleness, idle pings and the make-before-break rotation of the live session."""
@@ -283,7 +291,9 @@ class Connection:
                 continue
             ping = self.venue.ping_text
             idle = self._options.ping_seconds
-            if ping and now - session.last_frame >= idle and now - session.last_ping >= idle:
+            # The venue closes connections the *client* is silent on, however busy the
+            # stream: ping on our own silence, not on the venue's.
+            if ping and now - session.last_ping >= idle:
                 session.last_ping = now
                 self.stats.text_pings += 1
                 with contextlib.suppress(*_CONNECT_ERRORS):
@@ -291,11 +301,27 @@ class Connection:
             if self._rotate_after is not None and now - session.opened >= self._rotate_after:
                 await self._rotate(session)
 
+    def silences(self) -> dict[str, float]:
+        """Seconds each watched channel has gone without data in the live session, as
+        the watchdog measures it (from the session's start until the first data); empty
+        without a live session. Compare with :meth:`stale_after`."""
+        session = self._session
+        if session is None:
+            return {}
+        now = self._clock()
+        return {channel: self._silence(session, channel, now) for channel in self.channels}
+
+    def stale_after(self, channel: str) -> float | None:
+        """The silence after which the watchdog replaces the session (None: never)."""
+        return self._options.stale_seconds.get(channel)
+
+    def _silence(self, session: _Session, channel: str, now: float) -> float:
+        return now - self._seen.get(channel, session.opened)
+
     def _stale_channel(self, session: _Session, now: float) -> str | None:
-        limits = self._options.stale_seconds
         for channel in self.channels:
-            limit = limits.get(channel)
-            if limit is not None and now - self._seen.get(channel, session.opened) > limit:
+            limit = self.stale_after(channel)
+            if limit is not None and self._silence(session, channel, now) > limit:
                 return channel
         return None
 

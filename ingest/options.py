@@ -40,7 +40,9 @@ class FeedOptions(BaseModel):
     switch_timeout_seconds: float = Field(
         default=10.0, gt=0, description="longest make-before-break overlap"
     )
-    ping_seconds: float = Field(default=20.0, gt=0, description="idle time before a text ping")
+    ping_seconds: float = Field(
+        default=20.0, gt=0, description="client silence before a text ping (OKX)"
+    )
     resubscribe_min_seconds: float = Field(
         default=2.0, ge=0, description="least time between two book resyncs of one symbol"
     )

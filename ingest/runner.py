@@ -9,7 +9,6 @@ feed's connections handle it themselves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 
@@ -43,9 +42,8 @@ async def run_feeds(feeds: list[VenueFeed], stop: asyncio.Event) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # asyncio.wait raises our own cancellation only, never the feeds'.
+        await asyncio.wait(tasks)
         for feed in feeds:
             if feed.rest is not None:
                 await feed.rest.close()
