@@ -127,10 +127,24 @@ def _cmd_views_sql(args: argparse.Namespace) -> int:
     return run_views(args)
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import run_demo
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
 
-    return run_demo(duration=args.duration)
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        duration=args.duration,
+        live=args.live,
+        rate=args.rate,
+        seed=args.seed,
+        log_dir=Path(args.log_dir),
+    )
+    return run_demo(options)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,8 +216,23 @@ def _parser() -> argparse.ArgumentParser:
 
     _archive_commands(sub)
 
-    demo = sub.add_parser("demo", help="run the pipeline once and print a summary")
-    demo.add_argument("--duration", type=float, default=20.0, help="seconds to run")
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole pipeline on the exchange simulator, then print a summary",
+        description="Starts Kafka (if none answers), a worker, the exchange simulator "
+        "(12 symbols, scripted moves) and ingest; shows progress and alerts while it runs; "
+        "stops what it started and prints a summary with two DuckDB queries. Exit 0 only "
+        "if every stage moved data.",
+    )
+    demo.add_argument("--duration", type=_positive, default=120.0, help="seconds to run")
+    demo.add_argument(
+        "--live", action="store_true", help="ingest from the real exchanges, no simulator"
+    )
+    demo.add_argument("--rate", type=_positive, default=100.0, help="simulated steps a second")
+    demo.add_argument("--seed", type=int, default=7, help="the simulated market's seed")
+    demo.add_argument(
+        "--log-dir", default="var/demo", help="the processes' logs (default: %(default)s)"
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -1,0 +1,216 @@
+"""``marketprism demo``: the whole pipeline on the exchange simulator, then a summary.
+
+Order of things: the broker (started only if none answers), a worker (windows,
+detector, sinks, web views), the simulator with a dozen symbols and scripted
+moves, and ingest pointed at it. While they run, a progress line every few
+seconds and every alert as it fires. After ``duration`` (or Ctrl-C): ingest
+stops first, the worker drains what is in Kafka, then everything the demo
+started is stopped (the worker's sinks flush on SIGTERM) and the summary is
+printed. Exit 0 only if every stage moved data.
+
+``live=True`` skips the simulator: ingest connects to the real exchanges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.demo.market import (
+    OBSERVE_SECONDS,
+    VENUE_SYMBOLS,
+    ScriptedMove,
+    all_symbols,
+    scripted_moves,
+)
+from app.demo.processes import Child, LocalBroker, free_port, port_open, wait_for_lines
+from app.demo.scrape import Scrape, scrape
+from app.demo.summary import archive_counts, archive_queries, render, stages
+from app.demo.watch import AlertFollower, progress_line
+from app.settings import Settings, load_settings
+from app.topics import ensure_topics, topic_name
+from models.exceptions import MarketPrismError
+
+PROGRESS_SECONDS = 5.0
+DRAIN_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    duration: float = 120.0
+    live: bool = False
+    rate: float = 100.0  # simulator market steps a second
+    seed: int = 7
+    log_dir: Path = Path("var/demo")
+
+
+class Demo:
+    def __init__(self, options: DemoOptions, settings: Settings) -> None:
+        self.options = options
+        self.settings = settings
+        host, _, port = settings.kafka.bootstrap_servers[0].rpartition(":")
+        self.broker = LocalBroker(host, int(port))
+        self.moves: list[ScriptedMove] = [] if options.live else scripted_moves(options.duration)
+        self.children: list[Child] = []
+        self.web_port = settings.web.port
+        self.metrics_port = settings.ingest.metrics_port or free_port()
+        if port_open("127.0.0.1", self.metrics_port):
+            self.metrics_port = free_port()
+        self.env = {
+            **os.environ,
+            "MARKETPRISM_INGEST__METRICS_PORT": str(self.metrics_port),
+            # Files every 10 s rather than every minute, so the archive grows visibly.
+            "MARKETPRISM_PARQUET__ROLL_SECONDS": os.environ.get(
+                "MARKETPRISM_PARQUET__ROLL_SECONDS", "10"
+            ),
+        }
+        self.stop_requested = asyncio.Event()
+        self.ingest_scrape: Scrape | None = None
+        self.worker_scrape: Scrape | None = None
+        self.ran_seconds = 0.0
+
+    # -- the children -----------------------------------------------------------------
+
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> Child:
+        child = Child(name, args, env, self.options.log_dir / f"{name}.log")
+        self.children.append(child)
+        return child
+
+    async def _start_worker(self) -> Child:
+        worker = self._start("worker", ["worker"], self.env)
+        url = f"http://127.0.0.1:{self.web_port}/metrics"
+        deadline = time.monotonic() + 120
+        while await asyncio.to_thread(scrape, url) is None:
+            worker.check_running()
+            if time.monotonic() > deadline:
+                raise MarketPrismError(f"the worker did not answer on {url}; see {worker.log}")
+            await asyncio.sleep(0.5)
+        print(f"demo: worker up: views and /metrics on http://127.0.0.1:{self.web_port}/")
+        return worker
+
+    def _simulator_env(self) -> dict[str, str]:
+        args = ["simulate", "--symbols", ",".join(all_symbols())]
+        args += ["--rate", f"{self.options.rate:g}", "--seed", str(self.options.seed)]
+        for move in self.moves:
+            args += ["--anomaly", move.argument]
+        sim = self._start("simulator", args, self.env)
+        lines = wait_for_lines(sim, "MARKETPRISM_", "# inject a fault", timeout=30)
+        env = dict(line.split("=", 1) for line in lines)
+        for venue, symbols in VENUE_SYMBOLS.items():
+            env[f"MARKETPRISM_EXCHANGES__{venue.upper()}__SYMBOLS"] = ",".join(symbols)
+        venues = ", ".join(VENUE_SYMBOLS)
+        print(f"demo: simulator up: {len(all_symbols())} symbols on {venues}")
+        for move in self.moves:
+            print(f"demo: scripted: {move.symbol} {move.kind} {move.pct:g}% at {move.at:.0f}s")
+        return env
+
+    async def _scrape_all(self) -> None:
+        ingest = await asyncio.to_thread(scrape, f"http://127.0.0.1:{self.metrics_port}/metrics")
+        worker = await asyncio.to_thread(scrape, f"http://127.0.0.1:{self.web_port}/metrics")
+        self.ingest_scrape = ingest or self.ingest_scrape
+        self.worker_scrape = worker or self.worker_scrape
+
+    async def _watch(self, started: float) -> None:
+        """Progress lines until the duration is over or the user asks to stop."""
+        end = started + self.options.duration
+        while not self.stop_requested.is_set() and time.monotonic() < end:
+            with contextlib.suppress(TimeoutError):
+                wait = min(PROGRESS_SECONDS, max(0.0, end - time.monotonic()))
+                await asyncio.wait_for(self.stop_requested.wait(), wait)
+            for child in self.children:
+                child.check_running()
+            await self._scrape_all()
+            elapsed = time.monotonic() - started
+            print(progress_line(elapsed, self.ingest_scrape, self.worker_scrape), flush=True)
+
+    async def _drain(self) -> None:
+        """Wait (a bounded time) until the worker has processed every trade ingest sent."""
+        if self.ingest_scrape is None:
+            return
+        sent = self.ingest_scrape.total("marketprism_ingest_records_total", data_type="trades")
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            await self._scrape_all()
+            worker = self.worker_scrape
+            if worker and worker.total("marketprism_worker_trades_processed_total") >= sent:
+                return
+            await asyncio.sleep(0.5)
+        print(f"demo: the worker had not processed every trade after {DRAIN_SECONDS:.0f}s")
+
+    # -- the run ----------------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop_requested.set)
+        follower = AlertFollower(
+            self.settings.kafka.bootstrap_servers, topic_name(self.settings.topics, "alerts")
+        )
+        start = datetime.now(UTC)
+        try:
+            await asyncio.to_thread(self.broker.ensure)
+            await ensure_topics(self.settings)
+            worker = await self._start_worker()
+            await follower.start()
+            env = self.env if self.options.live else {**self.env, **self._simulator_env()}
+            ingest = self._start("ingest", ["ingest"], env)
+            where = "the real exchanges" if self.options.live else "the simulator"
+            print(f"demo: ingest from {where}; running {self.options.duration:g}s (Ctrl-C ends)")
+            began = time.monotonic()
+            await self._watch(began)
+            self.ran_seconds = time.monotonic() - began
+            await self._scrape_all()
+            ingest.stop()
+            await self._drain()
+            await self._scrape_all()
+            print("demo: stopping the worker (its sinks write what they hold)")
+            worker.stop(timeout=60)
+        finally:
+            await follower.stop()
+            self._stop_all()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+        return self._summary(start, follower)
+
+    def _stop_all(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.broker.stop()
+
+    def _summary(self, start: datetime, follower: AlertFollower) -> int:
+        root = self.settings.parquet.root
+        archive = archive_counts(root, start)
+        queries = archive_queries(root, start, self.moves)
+        due = [m for m in self.moves if m.end + OBSERVE_SECONDS <= self.ran_seconds]
+        result = stages(self.ingest_scrape, self.worker_scrape, follower.alerts, archive, due)
+        print(
+            render(
+                ingest=self.ingest_scrape,
+                worker=self.worker_scrape,
+                alerts=follower.alerts,
+                archive=archive,
+                queries=queries,
+                result=result,
+                moves=self.moves,
+                root=root,
+            )
+        )
+        print(f"Logs of the processes: {self.options.log_dir}/")
+        example = "SELECT symbol, count(*) FROM trades GROUP BY 1"
+        print(f'Query the archive: marketprism query --root {root} "{example}"')
+        return 0 if all(stage.moved for stage in result) else 1
+
+
+def run_demo(options: DemoOptions) -> int:
+    settings = load_settings()
+    try:
+        return asyncio.run(Demo(options, settings).run())
+    except MarketPrismError as exc:
+        print(f"demo: {exc}")
+        return 1
