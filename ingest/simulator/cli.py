@@ -67,13 +67,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay", type=Path, help="play this recording instead")
     parser.add_argument("--speed", type=_speed, default=1.0, help="replay speed factor, or 'max'")
     parser.add_argument(
+        "--rebase",
+        action="store_true",
+        help="move the replay's event times so it starts now, like a live market (Binance)",
+    )
+    parser.add_argument(
         "--max-connection-age", type=float, help="close connections after this many seconds"
     )
 
 
 def _source(args: argparse.Namespace) -> MarketSource:
     if args.replay is not None:
-        return ReplaySource(args.replay, speed=args.speed)
+        return ReplaySource(args.replay, speed=args.speed, rebase=args.rebase)
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
     return SyntheticMarket(
         symbols, rate=args.rate, seed=args.seed, anomalies=args.anomaly, volatility=args.volatility

@@ -5,7 +5,9 @@ streams, at the recorded pace divided by ``speed`` (``speed=None``: as
 fast as the clients read). REST depth requests are answered with the
 recorded snapshot of the symbol: the last one recorded before the current
 replay position, else the first. Timestamps inside the messages stay as
-recorded, so clients parse them with ``max_clock_skew=None``.
+recorded, so clients parse them with ``max_clock_skew=None``; or, with
+``rebase=True`` (Binance recordings), their event times are moved so that the
+first message happens now, and the replay looks like a live market.
 
 Playback starts when the first client subscribes (``autoplay``), or when
 :meth:`ReplaySource.play` is called.
@@ -16,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from ingest.recording import RecordedMessage, read_recording
 from ingest.registry import venue_for_recording, venue_for_url
@@ -39,9 +43,11 @@ class ReplaySource(SourceBase):
         speed: float | None = 1.0,
         autoplay: bool = True,
         snapshots: Path | str | None = None,
+        rebase: bool = False,
     ) -> None:
         super().__init__()
         self.path = Path(path)
+        self.rebase = rebase
         if speed is not None and speed <= 0:
             raise ConfigError(f"replay speed must be positive (or None for maximum), not {speed}")
         self.speed = speed
@@ -60,6 +66,8 @@ class ReplaySource(SourceBase):
             self._scan(sibling)
         if self._venue is None:
             raise ConfigError(f"cannot tell which venue recorded {self.path}")
+        if rebase and self._venue not in _REBASE_FIELDS:
+            raise ConfigError(f"rebasing supports Binance recordings, not {self._venue}'s")
 
     # -- what exchanges read ------------------------------------------------------------
 
@@ -108,7 +116,12 @@ class ReplaySource(SourceBase):
         await self._play.wait()
         loop = asyncio.get_running_loop()
         origin: tuple[float, datetime] | None = None
+        shift: int | None = None
         for message in self._received():
+            if self.rebase:
+                if shift is None:
+                    shift = _ms(datetime.now(UTC)) - _ms(message.received_at)
+                message = _rebased(message, shift, _REBASE_FIELDS[str(self._venue)])
             if await self._wait_resumed():
                 origin = None
             if self.speed is not None:
@@ -154,6 +167,33 @@ class ReplaySource(SourceBase):
 
     def _add(self, native: str, message: RecordedMessage) -> None:
         self._snapshots.setdefault(native.upper(), []).append((message.received_at, message.text))
+
+
+#: Venue -> the millisecond event-time fields of its stream messages' ``data``.
+_REBASE_FIELDS: dict[str, tuple[str, ...]] = {
+    "binance": ("E", "T"),
+    "binance_futures": ("E", "T"),
+}
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _rebased(message: RecordedMessage, shift_ms: int, fields: tuple[str, ...]) -> RecordedMessage:
+    """``message`` as if it happened ``shift_ms`` later: its event times moved, the rest kept."""
+    try:
+        parsed = orjson.loads(message.text)
+    except orjson.JSONDecodeError:
+        return message
+    data = parsed.get("data") if isinstance(parsed, dict) else None
+    if not isinstance(data, dict):
+        return message
+    for name in fields:
+        if isinstance(data.get(name), int):
+            data[name] += shift_ms
+    # received_at stays as recorded: the REST snapshots are matched against it.
+    return message._replace(text=orjson.dumps(parsed).decode())
 
 
 def _http_sibling(path: Path) -> Path | None:

@@ -119,3 +119,28 @@ async def test_okx_session_replay_verifies_every_checksum() -> None:
         elif isinstance(record, BookDelta):
             assert sync.on_delta(record) == []
     assert sync.stats.checksums_verified == 3 + 287
+
+
+@pytest.mark.asyncio
+async def test_rebase_moves_event_times_to_now_and_keeps_everything_else() -> None:
+    path = recorded("BINANCE.ws.1.0")
+    opened = next(m for m in read_recording(path) if m.direction == "opened")
+    expected = [orjson.loads(text) for text in received(path)]
+    source = ReplaySource(path, speed=None, autoplay=False, rebase=True)
+    started = datetime.now(UTC).timestamp() * 1000
+    async with SimulatedExchange("binance", source) as sim:
+        url = f"{sim.ws_url}?{urlsplit(opened.source).query}"
+        async with open_client(url, "binance") as client:
+            source.play()
+            frames = [orjson.loads(f) for f in await client.read(len(expected))]
+            await source.wait_finished()
+    shifts = set()
+    for got, was in zip(frames, expected, strict=True):
+        for name in ("E", "T"):
+            if name in was["data"]:
+                shifts.add(got["data"][name] - was["data"][name])
+                got["data"][name] = was["data"][name]
+        assert got == was  # only the event times moved
+    [shift] = shifts  # one shift for the whole session
+    first_event = min(m["data"]["E"] for m in expected if "E" in m["data"])
+    assert first_event + shift >= started - 60_000  # the session now starts about now
