@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PACKAGES := app agents models tables sinks ingest
 
-.PHONY: venv demo test unit integration lint format typecheck bench kafka-start kafka-stop clean
+.PHONY: venv browser demo test unit integration lint format typecheck bench kafka-start kafka-stop clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,19 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/marketprism demo $(ARGS)
 
+# Debian's Chromium for the dashboard test (tests/integration/test_dashboard.py), installed
+# only when missing; apt-get runs through sudo unless make runs as root.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
 # The whole gate: lint, types, then every test (integration and slow ones too).
 # The test session starts a Kafka broker on 127.0.0.1:19092 when none runs there
 # and stops it at the end.
-test: venv lint typecheck
+test: venv browser lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv

@@ -11,7 +11,9 @@ committed offset back. Faust's ``stream_buffer_maxsize`` bounds what waits in
 a stream's queue, not what a sink holds; the writer's roll limits bound that.
 
 A background task (every ``sinks.flush_interval_seconds``) writes buffers past
-their age and acknowledges what became durable. A failing write keeps the rows,
+their age and acknowledges what became durable; its rounds show on
+``/scheduler`` and its progress on ``/status`` and ``/metrics``
+(:mod:`agents.sink_report`). A failing write keeps the rows,
 acknowledges nothing, stops taking events (Faust's back-pressure then holds the
 fetcher) and is retried with a capped exponential back-off; the status shows
 it and the log says it once per failure episode.
@@ -43,6 +45,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,7 +53,10 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from agents.sink_report import SinkMeter, SinkStatus
 from app.codecs import Undecodable
+from app.metrics import WorkerMetrics
+from app.scheduler import Every, Job, Scheduler
 from app.settings import Settings, SinkSettings
 from app.topics import Topics, topic_name
 from models import DeadLetter, Record
@@ -65,27 +71,6 @@ log = logging.getLogger(__name__)
 Event = EventT[Any]
 #: How often the background task looks for a suspended flow (rebalance, shutdown).
 POLL_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class SinkStatus:
-    """One sink as the health page shows it."""
-
-    data_type: str
-    topic: str
-    rows_written: int
-    rows_skipped: int  #: replayed rows found already on disk
-    files_written: int
-    buffered_rows: int
-    unacked_events: int
-    dead_lettered: int
-    discarded_rows: int  #: dropped at a revocation after a failed flush (consumed again)
-    last_durable_at: datetime | None  #: last time durable rows were acknowledged for commit
-    failing: bool
-    failing_since: datetime | None
-    failure_episodes: int
-    last_error: str | None
-    last_error_at: datetime | None
 
 
 @dataclass
@@ -114,6 +99,7 @@ class ParquetSinkAgent:
         writer: ParquetWriter,
         dead_letters: Any,
         conf: SinkSettings,
+        meter: SinkMeter | None = None,
     ) -> None:
         self.app = app
         self.data_type = data_type
@@ -122,6 +108,7 @@ class ParquetSinkAgent:
         self.model = writer.spec.model
         self.dead_letters = dead_letters
         self.conf = conf
+        self.meter = meter
         self.stream: Any = None
         self._pending: dict[int, deque[_Entry]] = {}
         self._backlog: deque[Event] = deque()  #: taken from the stream, not yet handled
@@ -133,6 +120,7 @@ class ParquetSinkAgent:
         self._failure: _Failure | None = None
         self._errors = 0
         self._next_flush = 0.0
+        self._progress_at = time.monotonic()  #: last ack, or last time nothing waited
         self.dead_lettered = self.discarded_rows = self.failure_episodes = 0
         self.last_durable_at: datetime | None = None
         self.last_error: str | None = None
@@ -194,7 +182,7 @@ class ParquetSinkAgent:
         try:
             await self._dead_letter(event, reason)
         except Exception as exc:
-            self._failed(exc)
+            self._failed(exc, writing=False)
             return False
         self._queue(partition).append(_Entry(offset, event, done=True))
         return True
@@ -239,7 +227,10 @@ class ParquetSinkAgent:
         return queue
 
     async def _ack_ready(self) -> None:
-        """Acknowledge, in offset order per partition, every event that is durable."""
+        """Acknowledge, in offset order per partition, every event that is durable
+        (called after every write)."""
+        if self.meter is not None:
+            self.meter.written(self.writer)
         committable = self.writer.committable()
         acked = 0
         for partition, queue in self._pending.items():
@@ -249,10 +240,19 @@ class ParquetSinkAgent:
                 acked += 1
         if acked:
             self.last_durable_at = datetime.now(UTC)
+            if self.meter is not None:
+                self.meter.committed(self.last_durable_at.timestamp())
+        if acked or not self._waiting():
+            self._progress_at = time.monotonic()
+
+    def _waiting(self) -> bool:
+        return bool(self._backlog) or any(self._pending.values())
 
     # -- failures -------------------------------------------------------------------
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, *, writing: bool = True) -> None:
+        if writing and self.meter is not None:
+            self.meter.failed()
         now = time.monotonic()
         self._errors += 1
         self.last_error = f"{type(exc).__name__}: {exc}"
@@ -397,6 +397,7 @@ class ParquetSinkAgent:
             dead_lettered=self.dead_lettered,
             discarded_rows=self.discarded_rows,
             last_durable_at=self.last_durable_at,
+            waiting_seconds=time.monotonic() - self._progress_at if self._waiting() else 0.0,
             failing=failure is not None,
             failing_since=None if failure is None else failure.since_utc,
             failure_episodes=self.failure_episodes,
@@ -408,9 +409,12 @@ class ParquetSinkAgent:
 class SinkAgents:
     """Every sink of a worker and the task that flushes them; the health page reads it."""
 
-    def __init__(self, app: faust.App, sinks: dict[str, ParquetSinkAgent]) -> None:
+    def __init__(
+        self, app: faust.App, sinks: dict[str, ParquetSinkAgent], job: Job | None = None
+    ) -> None:
         self.app = app
         self.sinks = sinks
+        self.job = job
 
     def status(self) -> dict[str, SinkStatus]:
         return {data_type: sink.status() for data_type, sink in self.sinks.items()}
@@ -441,16 +445,28 @@ class SinkAgents:
             draining = bool(self.app.should_stop) or not self.app.flow_control.is_active()
             now = time.monotonic()
             try:
-                for sink in self.sinks.values():
-                    await sink.tick(now, draining)
+                async with self._round():
+                    for sink in self.sinks.values():
+                        await sink.tick(now, draining)
             except Exception as exc:  # a bug: stop the worker rather than stop acknowledging
                 log.exception("parquet sinks: background task failed")
                 await self.app.crash(exc)
                 raise
 
+    def _round(self) -> AbstractAsyncContextManager[object]:
+        return nullcontext() if self.job is None else self.job.run()
 
-def install_sinks(app: faust.App, topics: Topics, settings: Settings) -> SinkAgents:
-    """Add one Parquet sink agent per ``settings.sinks.data_types`` and their flush task."""
+
+def install_sinks(
+    app: faust.App,
+    topics: Topics,
+    settings: Settings,
+    *,
+    metrics: WorkerMetrics | None = None,
+    scheduler: Scheduler | None = None,
+) -> SinkAgents:
+    """Add one Parquet sink agent per ``settings.sinks.data_types`` and their flush task
+    (a periodic job of ``scheduler``), counted in ``metrics``."""
     conf = settings.sinks
     sinks: dict[str, ParquetSinkAgent] = {}
     if conf.enabled:
@@ -465,6 +481,7 @@ def install_sinks(app: faust.App, topics: Topics, settings: Settings) -> SinkAge
                 writer,
                 topics.dead_letters,
                 conf,
+                None if metrics is None else SinkMeter(metrics, data_type),
             )
             sinks[data_type] = sink
 
@@ -472,7 +489,15 @@ def install_sinks(app: faust.App, topics: Topics, settings: Settings) -> SinkAge
                 await sink.consume(stream)
 
             app.agent(channels[data_type], name=f"parquet_sink.{data_type}")(consume)
-    agents = SinkAgents(app, sinks)
+    job = None
+    if sinks and scheduler is not None:
+        job = scheduler.add(
+            "parquet_sinks.flush",
+            Every(POLL_SECONDS, immediate=False),
+            description="writes buffers past their age, retries failed writes, drains at a "
+            "rebalance; each sink flushes every MARKETPRISM_SINKS__FLUSH_INTERVAL_SECONDS",
+        )
+    agents = SinkAgents(app, sinks, job)
     if sinks:
         app.task(agents.run)
         # mode types a receiver with mypy_extensions arguments no async method matches.

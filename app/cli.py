@@ -84,6 +84,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             channels=_csv(args.channels),
             replay=[Path(path) for path in args.replay or ()],
             duration=args.duration,
+            rebase=args.rebase,
         )
     )
 
@@ -143,6 +144,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         rate=args.rate,
         seed=args.seed,
         log_dir=Path(args.log_dir),
+        replay=Path(args.replay) if args.replay else None,
+        no_replay=args.no_replay,
     )
     return run_demo(options)
 
@@ -191,6 +194,12 @@ def _parser() -> argparse.ArgumentParser:
         "instead of connecting; may be repeated",
     )
     ingest.add_argument(
+        "--rebase",
+        action="store_true",
+        help="with --replay: move every time so the recording ends now (replayed behind "
+        "live data instead of years late)",
+    )
+    ingest.add_argument(
         "--to-stdout",
         action="store_true",
         help="print the normalized records as JSON lines instead of producing (no broker)",
@@ -230,6 +239,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--rate", type=_positive, default=100.0, help="simulated steps a second")
     demo.add_argument("--seed", type=int, default=7, help="the simulated market's seed")
+    demo.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="a Binance BTCUSDT recording replayed first, rebased to end now (default: the "
+        "shared hftbacktest recording when it is beside the project)",
+    )
+    demo.add_argument("--no-replay", action="store_true", help="no recording, synthetic only")
     demo.add_argument(
         "--log-dir", default="var/demo", help="the processes' logs (default: %(default)s)"
     )

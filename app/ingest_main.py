@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.metrics import MeteredSink
+from app.scheduler import Scheduler
 from app.settings import Settings
 from app.topics import TOPIC_MODELS, ensure_topics, topic_name
 from app.web_metrics import serving_ingest_metrics
-from ingest.feed import VenueFeed
+from ingest.feed import JobFactory, VenueFeed, untracked
 from ingest.producer import KafkaRecordSink
+from ingest.rebase import RebasedSink, shift_to_now
 from ingest.registry import VENUES
 from ingest.replay import Replay, ReplayProgress
 from ingest.rest_client import RestClient
@@ -61,8 +63,10 @@ def build_feeds(
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
     channels: Sequence[str] | None = None,
+    jobs: JobFactory = untracked,
 ) -> list[VenueFeed]:
-    """One feed per venue: the ``exchanges`` given, or every enabled one."""
+    """One feed per venue: the ``exchanges`` given, or every enabled one; their REST
+    polls report into ``jobs``."""
     names = list(exchanges) if exchanges else list(settings.enabled_exchanges)
     feeds = []
     for name in names:
@@ -92,6 +96,7 @@ def build_feeds(
                 rest=rest,
                 options=settings.ingest,
                 poll_seconds=polls,
+                jobs=jobs,
             )
         )
     return feeds
@@ -106,29 +111,39 @@ async def run_ingest(
     channels: Sequence[str] | None = None,
     replay: Sequence[Path] = (),
     duration: float | None = None,
+    rebase: bool = False,
 ) -> int:
-    """Collect live (until SIGINT/SIGTERM or ``duration``, serving ``/metrics``) or
-    replay files, then flush."""
+    """Collect live (until SIGINT/SIGTERM or ``duration``, serving ``/metrics`` and the
+    health pages from before Kafka answers) or replay files, then flush."""
     missing = [str(path) for path in replay if not path.is_file()]
     if missing:
         raise ConfigError(f"no such recording: {', '.join(missing)}")
     stdout_sink = JsonLinesSink() if to_stdout else None
     kafka = None if to_stdout else kafka_sink(settings)
     sink: RecordSink = stdout_sink if stdout_sink is not None else kafka_or_fail(kafka)
-    if kafka is not None:
-        await ensure_topics(settings)
-        await kafka.start()
     try:
         if replay:
+            await _connect(settings, kafka)
             for path in replay:
-                await _replay(path, sink, settings, exchanges)
+                # --rebase: the recording ends now (see ingest.rebase).
+                target = RebasedSink(sink, shift_to_now(path)) if rebase else sink
+                await _replay(path, target, settings, exchanges)
         else:
             meter = MeteredSink(sink) if settings.ingest.metrics_port else None
+            scheduler = Scheduler()
             feeds = build_feeds(
-                settings, meter or sink, exchanges=exchanges, symbols=symbols, channels=channels
+                settings,
+                meter or sink,
+                exchanges=exchanges,
+                symbols=symbols,
+                channels=channels,
+                jobs=scheduler.polling,
             )
             producer = None if kafka is None else kafka.stats
-            async with serving_ingest_metrics(settings, feeds, producer=producer, meter=meter):
+            async with serving_ingest_metrics(
+                settings, feeds, producer=producer, meter=meter, scheduler=scheduler
+            ):
+                await _connect(settings, kafka)
                 await run_feeds(feeds, _stop_event(duration))
     finally:
         if kafka is not None:
@@ -138,6 +153,12 @@ async def run_ingest(
         if stdout_sink is not None:
             stdout_sink.flush()
     return 0
+
+
+async def _connect(settings: Settings, kafka: KafkaRecordSink | None) -> None:
+    if kafka is not None:
+        await ensure_topics(settings)
+        await kafka.start()
 
 
 async def _replay(

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 import faust
 
 from agents.analytics import Analytics, install_analytics
+from agents.maintenance import install_compaction
 from agents.storage import SinkAgents, install_sinks
+from app.dashboard import install_dashboard
 from app.faust_app import create_app
+from app.health.worker_health import install_worker_health
 from app.metrics import WorkerMetrics, new_registry
+from app.scheduler import Scheduler
 from app.settings import Settings, load_settings
 from app.topics import Topics, define_topics, ensure_topics
 from app.web_metrics import install_metrics_page
@@ -30,6 +34,7 @@ class Pipeline:
     topics: Topics
     analytics: Analytics
     sinks: SinkAgents | None = None
+    scheduler: Scheduler | None = None
 
 
 def build(settings: Settings | None = None) -> Pipeline:
@@ -48,8 +53,19 @@ def build(settings: Settings | None = None) -> Pipeline:
     metrics = WorkerMetrics(registry)
     install_metrics_page(app, registry)
     analytics = install_analytics(app, topics, settings, metrics=metrics)
-    sinks = install_sinks(app, topics, settings)
-    return Pipeline(settings=settings, app=app, topics=topics, analytics=analytics, sinks=sinks)
+    install_dashboard(app, analytics)
+    scheduler = Scheduler()
+    sinks = install_sinks(app, topics, settings, metrics=metrics, scheduler=scheduler)
+    install_compaction(app, settings, scheduler)
+    install_worker_health(app, settings, sinks=sinks, scheduler=scheduler, metrics=metrics)
+    return Pipeline(
+        settings=settings,
+        app=app,
+        topics=topics,
+        analytics=analytics,
+        sinks=sinks,
+        scheduler=scheduler,
+    )
 
 
 _default: Pipeline | None = None

@@ -223,8 +223,30 @@ class SinkSettings(Section):
     )
     retry_min_seconds: float = Field(default=0.5, gt=0, description="back-off after a failure")
     retry_max_seconds: float = Field(default=30.0, gt=0, description="back-off cap")
+    ready_commit_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="events waiting this long for a durable commit make /ready fail "
+        "(unset: twice parquet.roll_seconds plus 30 s)",
+    )
+    compaction_enabled: bool = Field(default=True, description="the worker's compaction crontab")
+    compaction_cron: str = Field(
+        default="5 * * * *",
+        description="when it runs (UTC; five fields, or six with seconds last); group leader only",
+    )
+    compaction_grace_seconds: float = Field(
+        default=120.0, ge=0, description="compact hours that ended at least this long ago"
+    )
 
     _split = field_validator("data_types", mode="before")(_split_csv)
+
+    @field_validator("compaction_cron")
+    @classmethod
+    def _cron_fields(cls, value: str) -> str:
+        """The shape only; the expression itself is checked when the worker is built."""
+        if len(value.split()) not in (5, 6):
+            raise ValueError(f"{value!r} is not a crontab expression of five (or six) fields")
+        return value
 
     @field_validator("data_types")
     @classmethod

@@ -1,5 +1,6 @@
 """``/metrics`` over HTTP: a page on the worker's Faust web server, and a small
-server of its own for ``marketprism ingest``.
+server of its own for ``marketprism ingest``, which also serves the ingest
+health pages (``/health``, ``/ready``, ``/status``, ``/scheduler``: :mod:`app.health`).
 
 Both answer in the format the scraper asks for (``Accept``): Prometheus text,
 or OpenMetrics. The ingest server runs on the ingest event loop, so a scrape
@@ -10,7 +11,7 @@ one half-updated.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import faust
@@ -19,7 +20,11 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from app.health.ingest_health import IngestHealth
+from app.health.model import Liveness
+from app.health.pages import JSON, Page, health_pages, render
 from app.metrics import IngestCollector, MeteredSink, new_registry
+from app.scheduler import Scheduler
 from app.settings import Settings
 from ingest.feed import VenueFeed
 from ingest.producer import ProducerStats
@@ -49,14 +54,23 @@ def install_metrics_page(app: faust.App, registry: CollectorRegistry) -> None:
 
 
 class MetricsServer:
-    """``GET /metrics`` of ``registry`` on ``host:port`` (port 0: any free port)."""
+    """``GET /metrics`` of ``registry`` on ``host:port`` (port 0: any free port), and
+    the JSON ``pages`` (path -> page)."""
 
-    def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        host: str,
+        port: int,
+        pages: Mapping[str, Page] | None = None,
+    ) -> None:
         self.registry = registry
         self.host = host
         self._port = port
         application = web.Application()
         application.router.add_get(METRICS_PATH, self._metrics)
+        for path, page in (pages or {}).items():
+            application.router.add_get(path, _json_handler(page))
         self._runner = web.AppRunner(application, access_log=None)
 
     @property
@@ -87,6 +101,14 @@ class MetricsServer:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
 
+def _json_handler(page: Page) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        status, body = render(page)
+        return web.Response(body=body, status=status, content_type=JSON)
+
+    return handle
+
+
 @asynccontextmanager
 async def serving_ingest_metrics(
     settings: Settings,
@@ -94,17 +116,23 @@ async def serving_ingest_metrics(
     *,
     producer: ProducerStats | None,
     meter: MeteredSink | None,
+    scheduler: Scheduler | None = None,
 ) -> AsyncIterator[MetricsServer | None]:
-    """The ingest metrics on ``MARKETPRISM_WEB__BIND`` : ``MARKETPRISM_INGEST__METRICS_PORT``
-    while the block runs (nothing when the port is 0). A port that is taken is a
-    configuration error: ingest does not start without the metrics it was told to serve."""
+    """The ingest metrics and health pages on ``MARKETPRISM_WEB__BIND`` :
+    ``MARKETPRISM_INGEST__METRICS_PORT`` while the block runs (nothing when the port
+    is 0). A port that is taken is a configuration error: ingest does not start
+    without the metrics it was told to serve."""
     port = settings.ingest.metrics_port
     if port == 0:
         yield None
         return
     registry = new_registry()
     registry.register(IngestCollector(feeds, producer=producer, meter=meter))
-    server = MetricsServer(registry, settings.web.bind, port)
+    health = IngestHealth(feeds, producer)
+    pages = health_pages(
+        Liveness("ingest"), health.readiness, health.status, scheduler or Scheduler()
+    )
+    server = MetricsServer(registry, settings.web.bind, port, pages)
     try:
         await server.start()
     except OSError as exc:

@@ -9,7 +9,11 @@ and hands every frame's records to a :class:`~ingest.router.RecordRouter`
   symbol's book, which makes the venue push a fresh snapshot (OKX, Deribit);
 - trade gaps opened by the continuity check are backfilled over REST;
 - top-N book snapshots are published at the configured rate;
-- polled channels (open interest where there is no stream) run on timers.
+- polled channels (open interest where there is no stream) run on timers,
+  each round reported into a :class:`PeriodicJob` (the process's ``/scheduler``).
+
+For ``/status`` the feed keeps the last record of every stream (channel and
+symbol): its receive time and event time give the stream's age and lag.
 
 The feed never branches on the venue: what differs is declared by the
 :class:`~ingest.venue.Venue`.
@@ -21,7 +25,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
+from typing import Any, Protocol
 
 from ingest.connection import Connection, utc_now
 from ingest.options import FeedOptions
@@ -42,6 +48,7 @@ from models import (
     Ticker,
     Trade,
 )
+from models.base import MarketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +62,34 @@ CHANNEL_OF: dict[type[Record], str] = {
     OpenInterest: "open_interest",
     Liquidation: "liquidations",
 }
+
+
+class PeriodicJob(Protocol):
+    """Where a poller reports its rounds (``app.scheduler.Job`` is one)."""
+
+    def run(self) -> AbstractAsyncContextManager[object]:
+        """Around one round: records its start, end and any exception."""
+
+    def error(self, message: str) -> None:
+        """A failure inside the round that the poller survives."""
+
+
+#: (job name, interval in seconds) -> the job a poller reports into.
+JobFactory = Callable[[str, float], PeriodicJob]
+
+
+class _Untracked:
+    """The job of a feed that reports to no registry."""
+
+    def run(self) -> AbstractAsyncContextManager[object]:
+        return nullcontext()
+
+    def error(self, message: str) -> None:
+        return None
+
+
+def untracked(name: str, seconds: float) -> PeriodicJob:
+    return _Untracked()
 
 
 class VenueFeed:
@@ -71,6 +106,7 @@ class VenueFeed:
         rest: RestClient | None = None,
         options: FeedOptions | None = None,
         poll_seconds: Mapping[str, float] | None = None,
+        jobs: JobFactory = untracked,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -90,6 +126,13 @@ class VenueFeed:
         self._snapshot_pending: set[str] = set()
         self._resynced_at: dict[str, float] = {}
         self._backfill_wake = asyncio.Event()
+        #: (channel, symbol) -> the last record of that stream
+        self.latest: dict[tuple[str, str], MarketEvent] = {}
+        self.polls = {
+            channel: jobs(f"poll.{venue.name}.{channel}", self._interval(channel))
+            for channel in venue.polled_channels
+            if channel in self.channels
+        }
 
     @property
     def continuity(self) -> TradeContinuity:
@@ -127,18 +170,21 @@ class VenueFeed:
                 group.create_task(self._publish_books(), name=f"{name}-books")
                 group.create_task(self._fetch_snapshots(), name=f"{name}-snapshots")
             group.create_task(self._backfill_trades(), name=f"{name}-backfill")
-            for channel, path in self.venue.polled_channels.items():
-                if channel in self.channels:
-                    group.create_task(self._poll(channel, path), name=f"{name}-poll")
+            for channel, job in self.polls.items():
+                path = self.venue.polled_channels[channel]
+                group.create_task(self._poll(channel, path, job), name=f"{name}-poll")
 
     # -- the connections' handler ---------------------------------------------------------
 
     async def on_frame(self, connection: Connection, raw: str | bytes, at: datetime) -> None:
         records = self.venue.parse(raw, at)
+        latest = self.latest
         for record in records:
             channel = CHANNEL_OF.get(type(record))
             if channel is not None:
                 connection.touch(channel)
+                event: Any = record  # a MarketEvent (typed Any: no cast call per record)
+                latest[channel, event.symbol] = event
         await self.router.route_all(records)
         if self.continuity.has_new_ranges:
             self._backfill_wake.set()
@@ -228,21 +274,29 @@ class VenueFeed:
                     max_trades=self.options.max_backfill_trades,
                 )
 
-    async def _poll(self, channel: str, path: str) -> None:
+    def _interval(self, channel: str) -> float:
+        return self.poll_seconds.get(channel, 900.0)
+
+    async def _poll(self, channel: str, path: str, job: PeriodicJob) -> None:
         """A channel the venue serves over REST only, every ``poll_seconds[channel]``."""
-        interval = self.poll_seconds.get(channel, 900.0)
         while True:
-            for symbol in self.symbols:
-                if self.rest is None:
-                    break
-                params = self.venue.poll_params(channel, self.venue.to_native(symbol))
-                try:
-                    body = await self.rest.get(path, params)
-                except RestError as exc:
-                    logger.warning(
-                        "%s %s: polling %s failed: %s", self.venue.name, symbol, path, exc
-                    )
-                    continue
-                for record in self.venue.parse_rest(path, body, self._wall()):
-                    await self.router.publish(record)
-            await asyncio.sleep(interval)
+            async with job.run():
+                await self._poll_round(channel, path, job)
+            await asyncio.sleep(self._interval(channel))
+
+    async def _poll_round(self, channel: str, path: str, job: PeriodicJob) -> None:
+        for symbol in self.symbols:
+            if self.rest is None:
+                job.error("no REST client")
+                return
+            params = self.venue.poll_params(channel, self.venue.to_native(symbol))
+            try:
+                body = await self.rest.get(path, params)
+            except RestError as exc:
+                logger.warning("%s %s: polling %s failed: %s", self.venue.name, symbol, path, exc)
+                job.error(f"{symbol}: {exc}")
+                continue
+            for record in self.venue.parse_rest(path, body, self._wall()):
+                if isinstance(record, MarketEvent) and CHANNEL_OF.get(type(record)) == channel:
+                    self.latest[channel, record.symbol] = record
+                await self.router.publish(record)

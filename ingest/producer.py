@@ -46,6 +46,12 @@ class ProducerStats:
     buffered: int = 0
     max_buffered: int = 0
     blocked_seconds: float = 0.0
+    connected: bool = False  #: started (the broker answered) and not stopped
+
+    @property
+    def full(self) -> bool:
+        """Every slot is taken: :meth:`KafkaRecordSink.publish` blocks."""
+        return self.buffered >= self.max_buffered
 
 
 def record_key(record: Record) -> bytes:
@@ -98,7 +104,7 @@ class KafkaRecordSink:
         while True:
             try:
                 await self._producer.start()
-                self._started = True
+                self._started = self.stats.connected = True
                 return
             except KafkaError as exc:
                 logger.warning("Kafka not reachable yet (%s); retrying in %.1f s", exc, delay)
@@ -114,7 +120,7 @@ class KafkaRecordSink:
                     await asyncio.gather(*list(self._pending))
                 await asyncio.sleep(0)
             await self._producer.stop()
-            self._started = False
+            self._started = self.stats.connected = False
 
     async def publish(self, record: Record) -> None:
         topic = self.topic_of.get(type(record))

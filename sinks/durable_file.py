@@ -78,9 +78,12 @@ def publish(temp: Path, final: Path) -> None:
     fsync_dir(final.parent)
 
 
-def write_parquet(table: pa.Table, final: Path) -> None:
-    """Durably write ``table`` as ``final`` (zstd, row groups sized for DuckDB)."""
-    publish(write_parquet_temp(table, final), final)
+def write_parquet(table: pa.Table, final: Path) -> int:
+    """Durably write ``table`` as ``final`` (zstd, row groups sized for DuckDB); its size."""
+    temp = write_parquet_temp(table, final)
+    size = temp.stat().st_size
+    publish(temp, final)
+    return size
 
 
 def write_json(data: dict[str, Any], final: Path) -> None:

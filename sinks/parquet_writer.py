@@ -66,6 +66,7 @@ class ParquetWriter(BaseSink):
         self._next: dict[int, int] = {}
         self.files_written = 0
         self.rows_written = 0
+        self.bytes_written = 0
         self.rows_skipped = 0
 
     def add(self, record: Record, partition: int, offset: int) -> list[Durable]:
@@ -153,10 +154,11 @@ class ParquetWriter(BaseSink):
             self.spec, buffer.records, [partition] * len(buffer.offsets), buffer.offsets
         )
         path = directory / file_name(partition, buffer.offsets[0], buffer.offsets[-1])
-        write_parquet(table, path)
+        size = write_parquet(table, path)
         del self._buffers[key]
         self._on_disk[key] = max(self._last_on_disk(key), buffer.offsets[-1])
         self.files_written += 1
         self.rows_written += len(buffer.offsets)
+        self.bytes_written += size
         logger.debug("wrote %d rows to %s", len(buffer.offsets), path)
         return Durable(partition, tuple(buffer.offsets), path)

@@ -64,7 +64,8 @@ class Child:
             )
 
     def read_log(self) -> str:
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         return self.log.read_text(errors="replace")
 
     def stop(self, timeout: float = 30.0) -> int:

@@ -19,9 +19,10 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from app.demo.lag import group_lag
 from app.demo.market import (
     OBSERVE_SECONDS,
     VENUE_SYMBOLS,
@@ -29,16 +30,52 @@ from app.demo.market import (
     all_symbols,
     scripted_moves,
 )
-from app.demo.processes import Child, LocalBroker, free_port, port_open, wait_for_lines
+from app.demo.processes import (
+    PROJECT_ROOT,
+    Child,
+    LocalBroker,
+    free_port,
+    port_open,
+    wait_for_lines,
+)
 from app.demo.scrape import Scrape, scrape
 from app.demo.summary import archive_counts, archive_queries, render, stages
 from app.demo.watch import AlertFollower, progress_line
 from app.settings import Settings, load_settings
 from app.topics import ensure_topics, topic_name
+from ingest.recording import read_recording
+from ingest.registry import venue_for_recording
 from models.exceptions import MarketPrismError
 
 PROGRESS_SECONDS = 5.0
 DRAIN_SECONDS = 30.0
+REPLAY_TIMEOUT = 300.0
+#: The recording the demo replays when it is beside the project (hftbacktest format).
+SHARED_RECORDING = Path("binance-hft") / "spot_btcusdt_20240808.gz"
+#: Venue of a Binance BTCUSDT recording -> its canonical symbol.
+REPLAY_SYMBOLS = {"binance": "BTC-USDT", "binance_futures": "BTC-USDT-PERP"}
+
+
+def default_recording() -> Path | None:
+    """The shared recording (``MARKETPRISM_SHARED_DATA`` or ``../shared/data``), if present."""
+    shared = Path(
+        os.environ.get("MARKETPRISM_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
+    )
+    path = shared / SHARED_RECORDING
+    return path if path.is_file() else None
+
+
+def replayed_market(path: Path) -> tuple[str, str]:
+    """The venue and symbol of a Binance BTCUSDT recording, or a clear error."""
+    kind = venue_for_recording(path)
+    if not path.is_file():
+        raise MarketPrismError(f"no such recording: {path}")
+    if kind is None or kind.name not in REPLAY_SYMBOLS:
+        raise MarketPrismError(
+            f"the demo replays Binance BTCUSDT recordings; {path.name} is not one "
+            "(`marketprism ingest --replay FILE` takes any recording)"
+        )
+    return kind.name, REPLAY_SYMBOLS[kind.name]
 
 
 @dataclass(frozen=True)
@@ -48,6 +85,10 @@ class DemoOptions:
     rate: float = 100.0  # simulator market steps a second
     seed: int = 7
     log_dir: Path = Path("var/demo")
+    #: A Binance BTCUSDT recording replayed (rebased to end now) before the live part;
+    #: None: the shared hftbacktest recording when it is beside the project.
+    replay: Path | None = None
+    no_replay: bool = False
 
 
 class Demo:
@@ -57,6 +98,14 @@ class Demo:
         host, _, port = settings.kafka.bootstrap_servers[0].rpartition(":")
         self.broker = LocalBroker(host, int(port))
         self.moves: list[ScriptedMove] = [] if options.live else scripted_moves(options.duration)
+        self.replay = None if options.no_replay else (options.replay or default_recording())
+        self.replayed: str | None = None
+        self.replay_span = timedelta(0)
+        self.venue_symbols = {k: list(v) for k, v in VENUE_SYMBOLS.items()}
+        if self.replay is not None:
+            venue, symbol = replayed_market(self.replay)
+            # The recording's market is real from here on: the simulator leaves it alone.
+            self.venue_symbols[venue].remove(symbol)
         self.children: list[Child] = []
         self.web_port = settings.web.port
         self.metrics_port = settings.ingest.metrics_port or free_port()
@@ -102,13 +151,28 @@ class Demo:
         sim = self._start("simulator", args, self.env)
         lines = wait_for_lines(sim, "MARKETPRISM_", "# inject a fault", timeout=30)
         env = dict(line.split("=", 1) for line in lines)
-        for venue, symbols in VENUE_SYMBOLS.items():
+        for venue, symbols in self.venue_symbols.items():
             env[f"MARKETPRISM_EXCHANGES__{venue.upper()}__SYMBOLS"] = ",".join(symbols)
         venues = ", ".join(VENUE_SYMBOLS)
         print(f"demo: simulator up: {len(all_symbols())} symbols on {venues}")
         for move in self.moves:
             print(f"demo: scripted: {move.symbol} {move.kind} {move.pct:g}% at {move.at:.0f}s")
         return env
+
+    async def _replay(self, path: Path) -> None:
+        """``marketprism ingest --replay PATH --rebase``, to its end."""
+        print(f"demo: replaying the recording {path.name}, moved to end now")
+        child = self._start("replay", ["ingest", "--replay", str(path), "--rebase"], self.env)
+        code = await asyncio.to_thread(child.process.wait, REPLAY_TIMEOUT)
+        child.stop()
+        self.children.remove(child)  # done: not a process to watch
+        if code != 0:
+            raise MarketPrismError(f"the replay of {path} failed; see {child.log}")
+        done = [line for line in child.read_log().splitlines() if " messages -> " in line]
+        self.replayed = done[-1] if done else f"{path.name}: replayed"
+        times = [m.received_at for m in read_recording(path)]
+        self.replay_span = max(times) - min(times) + timedelta(seconds=5)
+        print(f"demo: replayed {self.replayed}")
 
     async def _scrape_all(self) -> None:
         ingest = await asyncio.to_thread(scrape, f"http://127.0.0.1:{self.metrics_port}/metrics")
@@ -130,18 +194,20 @@ class Demo:
             print(progress_line(elapsed, self.ingest_scrape, self.worker_scrape), flush=True)
 
     async def _drain(self) -> None:
-        """Wait (a bounded time) until the worker has processed every trade ingest sent."""
-        if self.ingest_scrape is None:
-            return
-        sent = self.ingest_scrape.total("marketprism_ingest_records_total", data_type="trades")
+        """Wait (a bounded time) until the worker's group has committed every record of
+        the demo's topics: processed, and archived by the sinks."""
+        sinks = self.settings.sinks
+        archived = sinks.data_types if sinks.enabled else ["trades"]
+        topics = [topic_name(self.settings.topics, t) for t in archived]
+        bootstrap = self.settings.kafka.bootstrap_servers
         deadline = time.monotonic() + DRAIN_SECONDS
+        lag = -1
         while time.monotonic() < deadline:
-            await self._scrape_all()
-            worker = self.worker_scrape
-            if worker and worker.total("marketprism_worker_trades_processed_total") >= sent:
+            lag = await group_lag(bootstrap, self.settings.app_id, topics)
+            if lag == 0:
                 return
-            await asyncio.sleep(0.5)
-        print(f"demo: the worker had not processed every trade after {DRAIN_SECONDS:.0f}s")
+            await asyncio.sleep(1.0)
+        print(f"demo: {lag} records not yet archived after {DRAIN_SECONDS:.0f}s of draining")
 
     # -- the run ----------------------------------------------------------------------
 
@@ -158,6 +224,8 @@ class Demo:
             await ensure_topics(self.settings)
             worker = await self._start_worker()
             await follower.start()
+            if self.replay is not None:
+                await self._replay(self.replay)
             env = self.env if self.options.live else {**self.env, **self._simulator_env()}
             ingest = self._start("ingest", ["ingest"], env)
             where = "the real exchanges" if self.options.live else "the simulator"
@@ -186,7 +254,8 @@ class Demo:
     def _summary(self, start: datetime, follower: AlertFollower) -> int:
         root = self.settings.parquet.root
         archive = archive_counts(root, start)
-        queries = archive_queries(root, start, self.moves)
+        since = start - self.replay_span
+        queries = archive_queries(root, since, start, self.moves)
         due = [m for m in self.moves if m.end + OBSERVE_SECONDS <= self.ran_seconds]
         result = stages(self.ingest_scrape, self.worker_scrape, follower.alerts, archive, due)
         print(
@@ -201,6 +270,8 @@ class Demo:
                 root=root,
             )
         )
+        if self.replayed:
+            print(f"Replayed before the live part: {self.replayed}")
         print(f"Logs of the processes: {self.options.log_dir}/")
         example = "SELECT symbol, count(*) FROM trades GROUP BY 1"
         print(f'Query the archive: marketprism query --root {root} "{example}"')

@@ -73,20 +73,21 @@ def _table(store: PriceStore, sql: str, params: dict[str, object]) -> str:
     return out.getvalue().rstrip()
 
 
-def archive_queries(root: Path, start: datetime, moves: list[ScriptedMove]) -> list[str]:
-    """The two queries' titles, SQL and answers, ready to print."""
+def archive_queries(
+    root: Path, since: datetime, start: datetime, moves: list[ScriptedMove]
+) -> list[str]:
+    """The two queries' titles, SQL and answers, ready to print: trades since ``since``
+    (a replayed recording ends when the run starts), bars of the first move's symbol."""
     if not (root / "trades").is_dir():
         return ["(no trades in the archive: nothing to query)"]
     lines: list[str] = []
     with PriceStore(root) as store:
-        params: dict[str, object] = {"day": start.date(), "start": start}
+        params: dict[str, object] = {"day": since.date(), "start": since}
         lines += ["Query 1: trades of this run per market, widest price range first", MARKETS_SQL]
         lines += [_table(store, MARKETS_SQL, params), ""]
         symbol = moves[0].symbol if moves else "BTC-USDT"
-        lines.append(f"Query 2: PriceStore.ohlcv({symbol!r}, interval='10s', exchange='binance')")
-        frame = store.ohlcv_table(
-            symbol, start, start + timedelta(hours=1), "10s", exchange="binance"
-        )
+        lines.append(f"Query 2: PriceStore.ohlcv({symbol!r}, interval='10s', exchange='okx')")
+        frame = store.ohlcv_table(symbol, start, start + timedelta(hours=1), "10s", exchange="okx")
         out = StringIO()
         write_result(frame, "table", out)
         lines.append(out.getvalue().rstrip())

@@ -9,38 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
 from agents.detection.engine import DetectionEngine
 from agents.detection.tuning import Tuning
 from agents.processing import TradeEntry, WindowProcessor
-from app.settings import Settings, load_settings
-from app.topics import ensure_topics, topic_name
-from models import PriceAlert, Trade, WindowStats, decode, decode_any
-from models.codec import encode
+from app.settings import Settings
+from app.topics import topic_name
+from models import PriceAlert, WindowStats, decode_any
 from tables.clock import ManualClock
 from tables.pipeline import WindowPlan
-from tables.tick import SECOND_US, epoch_us
+from tables.tick import epoch_us
 from tests.conftest import Broker
 from tests.integration.kafka_reading import read_topic
+from tests.integration.trade_feed import produce, synthetic_trades, worker_environment
 from tests.integration.worker_process import WorkerProcess
-from tests.unit.agents.market import T0_US, interleave, market
-from tests.unit.agents.test_processing import to_trade
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
-SECONDS = 900.0
 JUMP_AT = 600.0
-MARKER_AFTER_US = 600 * SECOND_US
 
 
 @dataclass
@@ -55,66 +47,6 @@ class Produced:
 
     def last_offset(self, key: str) -> int:
         return max(e.offset for part in self.by_partition.values() for e in part if e.key == key)
-
-
-def synthetic_trades(keys: dict[str, dict[float, float]], seed: int = 1) -> list[Trade]:
-    """``SECONDS`` of trades per key ending about now (jumps: {second: size})."""
-    shift = time.time_ns() // 1000 - int(SECONDS * SECOND_US) - T0_US
-    streams = [
-        market(
-            key,
-            seconds=SECONDS,
-            price=100.0 + 1000 * n,
-            sigma=2e-4,
-            rate=8,
-            seed=seed + n,
-            jumps=jumps,
-        )
-        for n, (key, jumps) in enumerate(keys.items())
-    ]
-    ticks = [(key, tick._replace(ts_us=tick.ts_us + shift)) for key, tick in interleave(*streams)]
-    # One trade per partition 10 min later: the partitions' watermarks then close
-    # every window of the keys above by event time, in the worker as in the reference.
-    after = ticks[-1][1]._replace(ts_us=ticks[-1][1].ts_us + MARKER_AFTER_US)
-    ticks.extend((key, after) for key in marker_keys())
-    return [to_trade(key, tick, n) for n, (key, tick) in enumerate(ticks)]
-
-
-def marker_keys(partitions: int = 2) -> list[str]:
-    """One key per partition (the producer's default partitioner places them)."""
-    partitioner = DefaultPartitioner()
-    found: dict[int, str] = {}
-    for n in range(1000):
-        key = f"sim:END{n}-USDT"
-        found.setdefault(partitioner(key.encode(), list(range(partitions)), []), key)
-        if len(found) == partitions:
-            return [found[p] for p in range(partitions)]
-    raise AssertionError("no key found for every partition")
-
-
-async def produce(broker: Broker, topic: str, trades: list[Trade]) -> dict[int, list[TradeEntry]]:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20)
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(
-                topic,
-                encode(trade),
-                key=trade.key.encode(),
-                timestamp_ms=int(trade.timestamp.timestamp() * 1000),
-            )
-            for trade in trades
-        ]
-        metadata = await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    placed: dict[int, list[TradeEntry]] = {}
-    for trade, meta in zip(trades, metadata, strict=True):
-        as_consumed = decode(encode(trade), Trade)  # what the worker decodes
-        placed.setdefault(meta.partition, []).append(
-            TradeEntry(trade.key, meta.offset, as_consumed)
-        )
-    return placed
 
 
 def expected(settings: Settings, produced: Produced) -> tuple[set[bytes], set[tuple[str, str]]]:
@@ -193,23 +125,8 @@ def published(
 
 
 @pytest.fixture
-def worker_env(kafka_broker: Broker, tmp_path: Path) -> Iterator[tuple[dict[str, str], Settings]]:
-    run = uuid.uuid4().hex[:10]
-    env = {
-        "MARKETPRISM_APP_ID": f"test-analytics-{run}",
-        "MARKETPRISM_KAFKA__BROKER": kafka_broker.url,
-        "MARKETPRISM_TOPICS__PREFIX": f"test-{run}.",
-        "MARKETPRISM_TOPICS__PARTITIONS": "2",
-        "MARKETPRISM_STORE__DATA_DIR": str(tmp_path / "store"),
-        "MARKETPRISM_PARQUET__ROOT": str(tmp_path / "parquet"),
-    }
-    settings = load_settings(
-        app_id=env["MARKETPRISM_APP_ID"],
-        kafka={"broker": kafka_broker.url},
-        topics={"prefix": f"test-{run}.", "partitions": 2},
-    )
-    asyncio.run(ensure_topics(settings))
-    yield env, settings
+def worker_env(kafka_broker: Broker, tmp_path: Path) -> tuple[dict[str, str], Settings]:
+    return worker_environment(kafka_broker, tmp_path)
 
 
 def test_a_five_percent_jump_raises_exactly_one_alert_and_a_calm_market_none(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.demo.processes import port_open
+from app.demo.run import default_recording
 from tests.conftest import PROJECT_ROOT, Broker, free_port
 from tests.waiting import wait_for
 
@@ -63,6 +64,8 @@ def test_a_short_demo_moves_data_through_every_stage(kafka_broker: Broker, tmp_p
     assert "Query 2: PriceStore.ohlcv('BTC-USDT'" in out
     trades = list((tmp_path / "parquet" / "trades").glob("**/*.parquet"))
     assert trades, "the demo wrote no trade file"
+    if default_recording() is not None:  # the real BTCUSDT session, replayed first
+        assert "replayed spot_btcusdt_20240808.gz: 41249 messages" in out
     # Everything it started is stopped: the worker's web port and ingest's are closed.
     for name in ("MARKETPRISM_WEB__PORT", "MARKETPRISM_INGEST__METRICS_PORT"):
         assert not port_open("127.0.0.1", int(env[name]))
@@ -79,7 +82,7 @@ def test_ctrl_c_ends_the_demo_with_its_summary(kafka_broker: Broker, tmp_path: P
     log = tmp_path / "demo.out"
     with log.open("w") as out:
         demo = subprocess.Popen(
-            demo_command(tmp_path, "--duration", "600"),
+            demo_command(tmp_path, "--duration", "600", "--no-replay"),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=out,
