@@ -62,9 +62,16 @@ EXCHANGE_INFO: dict[str, dict[str, Any]] = {
     },
 }
 
+#: The issue's target: marketprism at least this many times cryptofeed's msgs/s.
+TARGET_SPEEDUP = 2.0
+TARGET_KINDS = ("trades", "bookTicker")
+
 NOTES = [
     "ratio (on each marketprism side) = its msgs/s / cryptofeed msgs/s (> 1: marketprism "
     "faster), from the median times over rounds; ratio_range spans the per-round ratios",
+    "speedup_over_cryptofeed: those ratios by venue and kind (depth: marketprism_with_book, "
+    f"which keeps a book as cryptofeed does); the target is {TARGET_SPEEDUP}x on "
+    f"{' and '.join(TARGET_KINDS)}",
     "cryptofeed handles aggTrade only: its trade lines are the recorded trade events "
     "renamed (e -> aggTrade, t -> a) before timing",
     "cryptofeed's Ticker keeps bid/ask prices only, its Trade no sequence; marketprism "
@@ -358,6 +365,27 @@ def measure(workloads: list[Workload], rounds: int, baseline: Cryptofeed | None)
     return results
 
 
+def speedups(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """marketprism's speed-up over cryptofeed by venue and kind (like for like on depth)."""
+    found: dict[str, dict[str, float]] = {}
+    for venue, kinds in results.items():
+        for kind, entry in kinds.items():
+            side = entry.get("marketprism_with_book", entry["marketprism"])
+            if "ratio" in side:
+                found.setdefault(venue, {})[kind] = side["ratio"]
+    return found
+
+
+def speedup_line(found: dict[str, dict[str, float]]) -> str:
+    cases = [
+        f"{venue} {kind} {ratio}x"
+        for venue, kinds in found.items()
+        for kind, ratio in kinds.items()
+    ]
+    target = f"target {TARGET_SPEEDUP}x on {', '.join(TARGET_KINDS)}"
+    return f"marketprism / cryptofeed ({target}): {', '.join(cases)}"
+
+
 def table(results: dict[str, Any]) -> str:
     rows = [f"{'venue':<16}{'kind':<11}{'msgs':>7}  {'side':<22}{'msgs/s':>9}{'us/msg':>8}  ratio"]
     for venue, kinds in results.items():
@@ -407,9 +435,13 @@ def main(argv: list[str] | None = None) -> int:
                 "is measured without a local book and without cryptofeed"
             )
     report["results"] = measure(workloads, args.rounds, baseline)
+    if baseline is not None:
+        report["speedup_over_cryptofeed"] = speedups(report["results"])
     report["notes"] = NOTES
     print(json.dumps(report))
     print(table(report["results"]), file=sys.stderr)
+    if baseline is not None:
+        print(speedup_line(report["speedup_over_cryptofeed"]), file=sys.stderr)
     return 0
 
 

@@ -17,15 +17,19 @@ from ingest.wire import (
     DepthSnapshot,
     integer,
     levels,
+    ms_time,
     optional,
     price,
     quantity,
     signed,
     size,
 )
-from models import BookDelta, Instrument, InstrumentType, Record, Side, Ticker, Trade
+from models import Instrument, InstrumentType, Record, Side, Ticker
+from models.book import checked_delta
 from models.exceptions import DecodeError
 from models.numbers import utc_from_ms
+from models.ticker import checked_quote
+from models.trade import Trade, checked_trade
 
 #: Quote assets, longest first so ``FDUSD`` wins over a shorter suffix.
 SPOT_QUOTES = tuple(
@@ -39,6 +43,7 @@ SPOT_QUOTES = tuple(
 
 #: Subscriptions per SUBSCRIBE message; Binance allows 1024 streams a connection.
 _STREAMS_PER_MESSAGE = 200
+_BUY, _SELL = Side.BUY, Side.SELL  # module constants: enum attribute access is slow
 
 
 def split_pair(native: str, quotes: tuple[str, ...]) -> tuple[str, str] | None:
@@ -136,12 +141,13 @@ class Binance(Venue):
         ]
 
     def _dispatch(self, message: Any, received_at: datetime) -> list[Record]:
-        if type(message) is dict and "stream" in message:
-            message = message["data"]
-        elif type(message) is dict and "id" in message:
-            if "error" in message:
-                raise DecodeError(f"venue error: {message['error']}")
-            return []  # {"result": null, "id": 1}: a (un)subscribe acknowledgement
+        if type(message) is dict:
+            if "stream" in message:
+                message = message["data"]
+            elif "id" in message:
+                if "error" in message:
+                    raise DecodeError(f"venue error: {message['error']}")
+                return []  # {"result": null, "id": 1}: a (un)subscribe acknowledgement
         if type(message) is list:  # the !...@arr streams send a list of events
             return [record for item in message for record in self._event(item, received_at)]
         return self._event(message, received_at)
@@ -157,29 +163,38 @@ class Binance(Venue):
             raise DecodeError(f"unsupported event type {kind!r}")
         return handler(data, received_at)
 
+    # The handlers below are the hot path (every trade and best bid/ask): each wire
+    # value is read in the order the reasons of bad input depend on, ints that are
+    # ints skip ``integer``, and records come from the models' one-step builders.
+
     def _trade(self, data: Any, received_at: datetime) -> list[Record]:
         """``{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,
         "p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}``"""
-        return [self._trade_record(data, integer(data["t"]), received_at)]
+        trade_id = data["t"]
+        trade_id = trade_id if type(trade_id) is int else integer(trade_id)
+        return [self._trade_record(data, trade_id, received_at)]
 
     def _agg_trade(self, data: Any, received_at: datetime) -> list[Record]:
         """``{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT","a":15683430,"p":"0.35280000",
         "q":"58.00000000","f":19862790,"l":19862790,"T":1633998523963,"m":false,"M":true}``"""
-        return [self._trade_record(data, integer(data["a"]), received_at)]
+        trade_id = data["a"]
+        trade_id = trade_id if type(trade_id) is int else integer(trade_id)
+        return [self._trade_record(data, trade_id, received_at)]
 
     def _trade_record(self, data: Any, trade_id: int, received_at: datetime) -> Trade:
         maker_bought = data["m"]
         if type(maker_bought) is not bool:
             raise DecodeError(f"'m' must be true or false, not {maker_bought!r}")
-        return Trade.trusted(
-            self.source_of(data["s"]),
-            utc_from_ms(data["T"]),
+        native = data["s"]
+        return checked_trade(
+            self._sources.get(native) or self.source_of(native),
+            ms_time(data["T"]),
             received_at,
-            trade_id=str(trade_id),
-            price=price(data["p"]),
-            quantity=quantity(data["q"]),
-            side=Side.SELL if maker_bought else Side.BUY,
-            sequence=trade_id,
+            str(trade_id),
+            price(data["p"]),
+            quantity(data["q"]),
+            _SELL if maker_bought else _BUY,
+            trade_id,
         )
 
     def _book_ticker(self, data: Any, received_at: datetime) -> list[Record]:
@@ -190,17 +205,18 @@ class Binance(Venue):
         a ticker say so, its receive time stands in as the event time.
         """
         ms = data.get("T")
-        when = received_at if ms is None else utc_from_ms(ms)
+        when = received_at if ms is None else ms_time(ms)
+        native = data["s"]
         return [
-            Ticker.trusted(
-                self.source_of(data["s"]),
+            checked_quote(
+                self._sources.get(native) or self.source_of(native),
                 when,
                 received_at,
-                bid_price=price(data["b"]),
-                bid_size=size(data["B"]),
-                ask_price=price(data["a"]),
-                ask_size=size(data["A"]),
-                sequence=integer(data["u"]),
+                price(data["b"]),
+                size(data["B"]),
+                price(data["a"]),
+                size(data["A"]),
+                update_id if type(update_id := data["u"]) is int else integer(update_id),
             )
         ]
 
@@ -235,15 +251,15 @@ class Binance(Venue):
         The event time is the transaction time ``T`` where sent, else ``E``.
         """
         return [
-            BookDelta.trusted(
+            checked_delta(
                 self.source_of(data["s"]),
                 utc_from_ms(data.get("T", data["E"])),
                 received_at,
-                bids=levels(data["b"]),
-                asks=levels(data["a"]),
-                first_sequence=integer(data["U"]),
-                sequence=integer(data["u"]),
-                prev_sequence=None if "pu" not in data else integer(data["pu"]),
+                levels(data["b"]),
+                levels(data["a"]),
+                integer(data["U"]),
+                integer(data["u"]),
+                None if "pu" not in data else integer(data["pu"]),
             )
         ]
 

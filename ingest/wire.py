@@ -17,6 +17,7 @@ letter.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from models import InstrumentType
 from models.book import BookLevel
 from models.exceptions import DecodeError
-from models.numbers import PRICE, QUANTITY, SIGNED, SIZE, DecimalRule, UtcDatetime
+from models.numbers import PRICE, QUANTITY, SIGNED, SIZE, DecimalRule, UtcDatetime, utc_from_ms
 
 #: Admitted wire values remembered per rule (the memo starts over when full).
 MEMO_SIZE = 32768
@@ -33,7 +34,7 @@ MEMO_SIZE = 32768
 #: Reads a wire number into a Decimal its rule admits.
 Reader = Callable[[Any], Decimal]
 
-_MEMOS: list[dict[Any, Decimal]] = []
+_MEMOS: list[dict[Any, Any]] = []
 
 
 def decimal(value: Any) -> Decimal:
@@ -64,22 +65,34 @@ def reader(rule: DecimalRule) -> Reader:
     floats: dict[float, Decimal] = {}  # nonzero only: 0.0 == -0.0, but their Decimals differ
     _MEMOS.extend((texts, floats))
 
+    admit = rule.admit
+
     def read(value: Any) -> Decimal:
         kind = type(value)
-        if kind is str:
+        if kind is str:  # the venues' usual form, inline: decimal() and _admitted()
             known = texts.get(value)
-        elif kind is float:
-            known = floats.get(value)
-        else:
-            known = None
-        if known is not None:
+            if known is None:
+                try:
+                    number = Decimal(value)
+                except InvalidOperation as exc:
+                    raise DecodeError(f"not a number: {value!r}") from exc
+                try:
+                    known = admit(number)
+                except ValueError as exc:
+                    raise DecodeError(f"invalid {rule.label} {value!r}: {exc}") from None
+                if len(texts) >= MEMO_SIZE:
+                    texts.clear()
+                texts[value] = known
             return known
+        if kind is float:
+            known = floats.get(value)
+            if known is not None:
+                return known
         number = _admitted(rule, decimal(value), value)
-        memo = texts if kind is str else floats if kind is float and value else None
-        if memo is not None:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[value] = number
+        if kind is float and value:
+            if len(floats) >= MEMO_SIZE:
+                floats.clear()
+            floats[value] = number
         return number
 
     read.__doc__ = f"A wire number -> an exact Decimal that a {rule.label} field admits."
@@ -92,8 +105,26 @@ quantity = reader(QUANTITY)
 signed = reader(SIGNED)
 
 
+#: Event times by epoch millisecond: trades come in bursts stamped with the same one.
+_TIMES: dict[int, datetime] = {}
+_MEMOS.append(_TIMES)
+TIME_MEMO_SIZE = 4096
+
+
+def ms_time(value: Any) -> datetime:
+    """:func:`~models.numbers.utc_from_ms`, remembering the times of int values."""
+    if type(value) is not int:
+        return utc_from_ms(value)
+    known = _TIMES.get(value)
+    if known is None:
+        if len(_TIMES) >= TIME_MEMO_SIZE:
+            _TIMES.clear()
+        known = _TIMES[value] = utc_from_ms(value)
+    return known
+
+
 def forget() -> None:
-    """Empty every reader's memo (a benchmark run then starts as cold as a new process)."""
+    """Empty every memo (a benchmark run then starts as cold as a new process)."""
     for memo in _MEMOS:
         memo.clear()
 

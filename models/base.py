@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from inspect import signature
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -30,6 +30,8 @@ from pydantic import (
 
 from models.instrument import Instrument, InstrumentType
 from models.numbers import UtcDatetime
+
+R = TypeVar("R", bound=BaseModel)
 
 #: Exchange ids are lower-case words: ``binance``, ``binance_futures``, ``okx``, ``deribit``.
 EXCHANGE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
@@ -116,11 +118,7 @@ class MarketEvent(SymbolRecord):
                 for name, factory, takes_data in plan.factories:
                     if name not in fields:
                         values[name] = factory(values) if takes_data else factory()
-                record = _new(cls)
-                _set(record, "__dict__", values)
-                _set_fields_set(record, {*fields, *_EVENT_FIELDS})
-                _set_extra(record, None)
-                _set_private(record, None)
+                record = assemble(cls, values, {*fields, *EVENT_FIELDS})
                 try:
                     for check in plan.checks:
                         if check(record) is not record:
@@ -133,7 +131,7 @@ class MarketEvent(SymbolRecord):
 
 
 #: The fields an :class:`EventSource` and the two times provide.
-_EVENT_FIELDS = frozenset(
+EVENT_FIELDS = frozenset(
     ("exchange", "symbol", "native_symbol", "instrument_type", "timestamp", "collected_at")
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -199,6 +197,22 @@ _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
+def assemble(cls: type[R], values: dict[str, Any], fields_set: set[str]) -> R:
+    """An instance of ``cls`` holding ``values`` as its fields, with no validation.
+
+    What ``model_construct`` leaves behind for a model without extras or private
+    attributes, for callers that already hold exactly the validated values, every
+    field in model order (:meth:`MarketEvent.trusted` and the builders beside the
+    models that parsers use on their hot path).
+    """
+    record = _new(cls)
+    _set(record, "__dict__", values)
+    _set_fields_set(record, fields_set)
+    _set_extra(record, None)
+    _set_private(record, None)
+    return record
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How :meth:`MarketEvent.trusted` builds one model class."""
@@ -253,13 +267,13 @@ def _plan(cls: type[MarketEvent]) -> _Plan | None:
             usable &= len(signature(model_validator_.func).parameters) == 1
             checks.append(model_validator_.func)
     for field_validator_ in decorators.field_validators.values():
-        usable &= set(field_validator_.info.fields) <= _EVENT_FIELDS
+        usable &= set(field_validator_.info.fields) <= EVENT_FIELDS
     usable &= not (decorators.root_validators or decorators.validators)
-    required = {n for n, f in cls.model_fields.items() if f.is_required()} - _EVENT_FIELDS
+    required = {n for n, f in cls.model_fields.items() if f.is_required()} - EVENT_FIELDS
     times = tuple(
         name
         for name, field in cls.model_fields.items()
-        if name not in _EVENT_FIELDS
+        if name not in EVENT_FIELDS
         and (field.annotation is AwareDatetime or field.annotation == UtcDatetime | None)
     )
     plan = _Plan(

@@ -76,14 +76,25 @@ def exponent(value: Decimal) -> int | str:
     return value.as_tuple().exponent
 
 
+def fits_places(value: Decimal) -> bool:
+    """True when ``value`` is finite with at most :data:`MAX_DECIMAL_PLACES` digits after
+    the point (``exponent(value) >= -18``), read off ``str`` when it has no exponent."""
+    text = str(value)
+    if "E" not in text:  # nor is there one in "NaN", "sNaN" or "Infinity"
+        point = text.find(".")
+        if point < 0:
+            return value.is_finite()
+        return len(text) - point <= MAX_DECIMAL_PLACES + 1
+    return value.as_tuple().exponent >= -MAX_DECIMAL_PLACES  # type: ignore[operator]  # finite
+
+
 def exact_product(a: Decimal, b: Decimal) -> Decimal:
     """``a * b`` without the default context's 28-digit rounding; a product with
     more than 18 fractional digits is rounded half-even to 18 (derived values only)."""
     product = _WIDE.multiply(a, b)
-    places = exponent(product)
-    if isinstance(places, int) and places < -MAX_DECIMAL_PLACES:
-        product = product.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
-    return product
+    if fits_places(product) or not product.is_finite():
+        return product
+    return product.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
 
 
 @dataclass(frozen=True)
@@ -119,10 +130,8 @@ class DecimalRule:
         digits after the point is admitted here; anything else is decided by the
         field type itself (pydantic also admits trailing zeros past 18 places).
         """
-        power = exponent(value)
         if (
-            isinstance(power, int)
-            and power >= -MAX_DECIMAL_PLACES
+            fits_places(value)
             and value < self.lt
             and (self.gt is None or value > self.gt)
             and (self.ge is None or value >= self.ge)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from models.base import MarketEvent
+from models.base import EVENT_FIELDS, EventSource, MarketEvent, assemble
 from models.numbers import PositiveSize, Price, exact_product
 
 
@@ -69,3 +70,61 @@ class Liquidation(MarketEvent):
     quote_quantity: PositiveSize = Field(default_factory=_price_times_quantity)
     trade_id: str | None = None
     order_status: str | None = None
+
+
+#: The fields a venue's trade message sets (the rest are derived).
+_TAKER_FIELDS = frozenset((*EVENT_FIELDS, "trade_id", "price", "quantity", "side", "sequence"))
+
+
+def checked_trade(
+    source: EventSource,
+    timestamp: datetime,
+    collected_at: datetime,
+    trade_id: str,
+    price: Decimal,
+    quantity: Decimal,
+    side: Side,
+    sequence: int | None,
+) -> Trade:
+    """``Trade.trusted(source, timestamp, collected_at, trade_id=..., price=..., quantity=...,
+    side=..., sequence=...)``, the same record built in one step (the parsers' hot path).
+
+    The caller vouches for the values as for :meth:`~models.MarketEvent.trusted`;
+    ``quote_quantity`` and ``is_buyer_maker`` are derived as their default factories
+    do, so the side check holds by construction. An untrusted source or a time that
+    is not an aware UTC ``datetime`` goes through :meth:`~models.MarketEvent.trusted`.
+    """
+    if not (
+        source.trusted
+        and timestamp.tzinfo is UTC
+        and collected_at.tzinfo is UTC
+        and type(timestamp) is datetime
+        and type(collected_at) is datetime
+    ):
+        return Trade.trusted(
+            source,
+            timestamp,
+            collected_at,
+            trade_id=trade_id,
+            price=price,
+            quantity=quantity,
+            side=side,
+            sequence=sequence,
+        )
+    values = {
+        "exchange": source.exchange,
+        "symbol": source.symbol,
+        "native_symbol": source.native_symbol,
+        "instrument_type": source.instrument_type,
+        "timestamp": timestamp,
+        "collected_at": collected_at,
+        "type": "trade",
+        "trade_id": trade_id,
+        "price": price,
+        "quantity": quantity,
+        "side": side,
+        "quote_quantity": exact_product(price, quantity),
+        "is_buyer_maker": side is _SELL,
+        "sequence": sequence,
+    }
+    return assemble(Trade, values, set(_TAKER_FIELDS))

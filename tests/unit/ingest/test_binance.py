@@ -188,6 +188,48 @@ def test_bad_trades_are_dead_letters(change: dict[str, object], reason: str) -> 
     assert (dead.exchange, dead.source) == ("binance", "ingest:binance")
 
 
+BOOK_TICKER = {"u": 5, "s": "BTCUSDT", "b": "61837.63", "B": "3.7", "a": "61837.64", "A": "1.5"}
+
+
+@pytest.mark.parametrize(
+    ("message", "broken", "reason"),
+    [
+        # the trade id is read first, then the side flag, symbol, time, price, quantity
+        (TRADE, {"t": "x", "m": "yes", "s": "???"}, "not an integer: 'x'"),
+        (TRADE, {"m": "yes", "s": "???", "p": "0"}, "'m' must be true or false"),
+        (TRADE, {"s": "???", "T": "soon", "p": "0"}, "unknown symbol '???'"),
+        (TRADE, {"T": "soon", "p": "0", "q": "0"}, "ValueError"),
+        (TRADE, {"p": "0", "q": "0"}, "invalid price '0'"),
+        (TRADE, {"q": "0"}, "invalid quantity '0'"),
+        # a best bid/ask: time, symbol, bid, bid size, ask, ask size, update id
+        (BOOK_TICKER, {"T": "soon", "s": "???", "u": "x"}, "ValueError"),
+        (BOOK_TICKER, {"s": "???", "b": "0", "u": "x"}, "unknown symbol '???'"),
+        (BOOK_TICKER, {"b": "0", "B": "-1", "u": "x"}, "invalid price '0'"),
+        (BOOK_TICKER, {"B": "-1", "a": "0", "u": "x"}, "invalid size '-1'"),
+        (BOOK_TICKER, {"a": "0", "A": "-1", "u": "x"}, "invalid price '0'"),
+        (BOOK_TICKER, {"A": "-1", "u": "x"}, "invalid size '-1'"),
+        (BOOK_TICKER, {"u": "x"}, "not an integer: 'x'"),
+    ],
+)
+def test_the_first_bad_field_names_the_reason(
+    message: dict[str, object], broken: dict[str, object], reason: str
+) -> None:
+    """Several bad fields: the reason is the one its fields are read in, always the same."""
+    (dead,) = Binance().parse(dumps({"stream": "s", "data": {**message, **broken}}), RECV)
+    assert isinstance(dead, DeadLetter)
+    assert reason in dead.reason
+
+
+def test_a_book_ticker_without_update_id_names_its_symbol_first() -> None:
+    ticker = {k: v for k, v in BOOK_TICKER.items() if k != "u"} | {"e": "bookTicker"}
+    (dead,) = Binance().parse(dumps({**ticker, "s": "???"}), RECV)
+    assert isinstance(dead, DeadLetter)
+    assert dead.reason == "unknown symbol '???'"
+    (dead,) = Binance().parse(dumps(ticker), RECV)
+    assert isinstance(dead, DeadLetter)
+    assert dead.reason == "malformed message (KeyError: 'u')"
+
+
 def test_missing_field_and_bad_json() -> None:
     trade = {k: v for k, v in TRADE.items() if k != "p"}
     for raw in (dumps(trade), b'{"e":"trade",', b"\xff\xfe", b"[1, 2]"):

@@ -1,7 +1,8 @@
 """The parsers' fast path gives exactly what full validation gives.
 
 - ``ingest.wire``'s readers admit a wire number exactly when the model field
-  type does, with the same value (random values and every recorded number);
+  type does, with the same value (random values and every recorded number),
+  and ``ms_time`` is ``utc_from_ms``, remembered;
 - every venue parses the same records with ``full_validation=True`` (each
   record validated by pydantic) as on its fast path (``MarketEvent.trusted``),
   on valid, mutated and random messages and on the recordings.
@@ -24,7 +25,7 @@ from ingest.registry import VENUES, venue_for_recording, venue_for_url
 from ingest.venue import Venue
 from models import Record, encode
 from models.exceptions import DecodeError
-from models.numbers import PRICE, QUANTITY, RULE_TYPES, SIGNED, SIZE, DecimalRule
+from models.numbers import PRICE, QUANTITY, RULE_TYPES, SIGNED, SIZE, DecimalRule, utc_from_ms
 from tests.shared_data import data_files, numeric_literals
 from tests.unit.ingest.test_fuzz import RECV, SAMPLES, json_values, paths, put
 
@@ -80,6 +81,43 @@ def test_readers_on_every_recorded_number() -> None:
     for value in values:
         for rule in READERS:
             assert repr(reading(rule, value)) == repr(expected_reading(rule, value))
+
+
+def time_or_error(value: Any) -> object:
+    try:
+        return utc_from_ms(value)
+    except Exception as exc:  # the error itself is what a dead letter's reason shows
+        return f"{type(exc).__name__}: {exc}"
+
+
+def remembered_time_or_error(value: Any) -> object:
+    try:
+        return wire.ms_time(value)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@CHECKS
+@given(
+    value=st.integers(-(2**70), 2**70)
+    | st.integers(0, 2**45)
+    | st.floats()
+    | st.text(max_size=14)
+    | st.sampled_from([True, False, None, [], {}, "1723161255342", 1723161255342.0])
+)
+def test_ms_time_is_utc_from_ms(value: Any) -> None:
+    expected = time_or_error(value)
+    assert remembered_time_or_error(value) == expected
+    assert remembered_time_or_error(value) == expected  # again: from the memo
+
+
+def test_ms_time_remembers_int_times_only_until_forgotten() -> None:
+    wire.forget()
+    first = wire.ms_time(1723161255342)
+    assert wire.ms_time(1723161255342) is first
+    assert wire.ms_time("1723161255342") == first
+    wire.forget()
+    assert wire.ms_time(1723161255342) is not first
 
 
 def both_ways(name: str, raw: bytes | str) -> tuple[list[Record], list[Record]]:

@@ -1,7 +1,7 @@
 """The numeric rules are defined once: their fast checks agree with the pydantic field types.
 
 ``DecimalRule.admit`` (what the wire parsers use), ``decimal_text`` (what the
-encoder writes), ``exponent``, ``exact_product`` and ``utc_from_ms`` took
+encoder writes), ``exponent``, ``fits_places``, ``exact_product`` and ``utc_from_ms`` took
 shortcuts for speed; each is compared here with the slow definition it
 replaces, on random values and on every number in the recordings.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -27,6 +28,7 @@ from models.numbers import (
     decimal_text,
     exact_product,
     exponent,
+    fits_places,
     utc_from_ms,
 )
 from tests.shared_data import numeric_literals
@@ -124,6 +126,13 @@ def test_exponent_is_the_tuple_exponent(value: Decimal) -> None:
     assert exponent(value) == value.as_tuple().exponent
 
 
+@CHECKS
+@given(value=any_decimal)
+def test_fits_places_is_a_finite_exponent_of_at_most_18_places(value: Decimal) -> None:
+    power = value.as_tuple().exponent  # an int when finite, else "n", "N" or "F"
+    assert fits_places(value) == (isinstance(power, int) and power >= -MAX_DECIMAL_PLACES)
+
+
 def reference_product(a: Decimal, b: Decimal) -> Decimal:
     """``exact_product`` as it was written first (``as_tuple``), the definition."""
     wide = Context(prec=60)
@@ -146,6 +155,19 @@ bounded = st.builds(
 @example(a=Decimal("1.0000000000"), b=Decimal("1.0000000000"))  # 20 places, all zeros
 def test_exact_product_is_unchanged(a: Decimal, b: Decimal) -> None:
     assert repr(exact_product(a, b)) == repr(reference_product(a, b))
+
+
+def product_or_error(product: Any, a: Decimal, b: Decimal) -> str:
+    try:
+        return repr(product(a, b))
+    except ArithmeticError as exc:  # sNaN, or infinity times zero
+        return type(exc).__name__
+
+
+@CHECKS
+@given(a=any_decimal, b=any_decimal)
+def test_exact_product_of_any_decimals_is_unchanged(a: Decimal, b: Decimal) -> None:
+    assert product_or_error(exact_product, a, b) == product_or_error(reference_product, a, b)
 
 
 def reference_utc_from_ms(ms: int) -> datetime:
