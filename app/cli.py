@@ -50,13 +50,18 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def faust_loglevel(level: str) -> str:
+    """Our log level as Faust's CLI spells it (it knows WARN and CRIT, not WARNING)."""
+    return {"WARNING": "warn", "CRITICAL": "crit"}.get(level.upper(), level.lower())
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     from app.main import build
 
     pipeline = build()
     extra = list(args.faust_args)
     if not any(arg.startswith(("-l", "--loglevel")) for arg in extra):
-        extra = ["--loglevel", pipeline.settings.log.level.lower(), *extra]
+        extra = ["--loglevel", faust_loglevel(pipeline.settings.log.level), *extra]
     sys.argv = ["marketprism worker", "worker", *extra]
     pipeline.app.main()
     return 0

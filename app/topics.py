@@ -27,6 +27,7 @@ from models import (
     Trade,
     WindowStats,
 )
+from models.exceptions import MarketPrismError
 
 #: data type (the TopicSettings field) -> the model its topic carries.
 TOPIC_MODELS: dict[str, type[Record]] = {
@@ -102,10 +103,16 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str
         created = []
         for topic in wanted:  # one by one: a topic made meanwhile by a worker is fine
             try:
-                await admin.create_topics([topic])
-                created.append(topic.name)
+                response = await admin.create_topics([topic])
             except TopicAlreadyExistsError:
                 continue  # created meanwhile by a worker: that is what we wanted
+            # aiokafka reports per-topic errors in the response instead of raising.
+            for name, code, message in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    continue  # made meanwhile, or not yet in list_topics' metadata
+                if code != 0:
+                    raise MarketPrismError(f"cannot create topic {name}: {message} (error {code})")
+                created.append(name)
         return created
     finally:
         await admin.close()

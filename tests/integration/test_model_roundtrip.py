@@ -13,6 +13,7 @@ from app.codecs import Undecodable
 from app.main import Pipeline, build
 from app.topics import TOPIC_MODELS, ensure_topics, topic_name, topic_partitions
 from models import Record
+from models.exceptions import MarketPrismError
 from tests.conftest import SettingsFactory
 from tests.unit.models.samples import every_model
 
@@ -102,6 +103,14 @@ async def test_topics_are_created_with_configured_partitions(
         expected = topic_partitions(settings.topics, data_type)
         assert described[topic_name(settings.topics, data_type)] == expected
     assert described[topic_name(settings.topics, "trades")] == 5
+
+
+async def test_a_topic_the_broker_refuses_is_an_error_not_a_creation(
+    make_settings: SettingsFactory, kafka_broker: Any
+) -> None:
+    settings = make_settings(kafka={"replication_factor": 3})  # one broker only
+    with pytest.raises(MarketPrismError, match="cannot create topic .*replication"):
+        await ensure_topics(settings)
 
 
 async def test_tables_live_in_rocksdb_through_rocksdict(make_settings: SettingsFactory) -> None:

@@ -5,7 +5,9 @@ import logging
 import logging.config
 
 import pytest
+from faust.cli.base import LOGLEVELS
 
+from app.cli import faust_loglevel
 from app.logging_setup import JsonFormatter, logging_config
 from app.settings import LogSettings
 
@@ -43,3 +45,8 @@ def test_json_config_is_a_valid_dict_config(capsys: pytest.CaptureFixture[str]) 
         assert json.loads(err)["message"] == "hello 1"
     finally:
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "WARNING", "ERROR"])
+def test_every_log_level_setting_is_one_faust_accepts(level: str) -> None:
+    assert faust_loglevel(level).upper() in LOGLEVELS
