@@ -1,8 +1,11 @@
 """The Faust side of the windows and detectors: agents, tables, timer and web views.
 
-* ``windows`` agent: trades in batches (``take_events``: one table write per
-  touched key per batch, never one per event) -> :class:`WindowProcessor` ->
-  analytics, alerts and late-trade dead letters sent without waiting for each.
+* ``windows`` agent: trades in batches (:func:`~agents.batching.take_batches`: one
+  table write per touched key per batch, never one per event) -> :class:`WindowProcessor`
+  -> analytics, alerts and late-trade dead letters, sent without waiting for each.
+  It reads the trades topic as bytes and decodes them itself, in batches
+  (:mod:`agents.trade_wire`): Faust's per-event decoding into records cost more
+  than the windows.
 * ``gaps`` agent: gap and resync events quiet the symbol's alerts.
 * a timer closes the windows of quiet partitions by the wall clock.
 * ``windows`` table (RocksDB + changelog): what :mod:`agents.window_state` describes;
@@ -11,16 +14,17 @@
 * web views: ``/windows/{key}/`` and ``/alerts/{key}/`` are routed to the worker
   that owns the key; ``/symbols/`` and ``/alerts/`` gather every worker's keys.
 
-``take_events`` hands the batch over in the agent's own task, where Faust has
-not set the "current event" that table writes use to pick their partition: the
-writes of each partition are made with one of that partition's events set as
-current (:func:`partition_of`).
+The batch is handled in the agent's own task, where Faust has not set the
+"current event" that table writes use to pick their partition: the writes of
+each partition are made with one of that partition's events set as current
+(:func:`partition_of`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -34,21 +38,23 @@ from faust.streams import _current_event
 from faust.types import TP, EventT
 from faust.web import Request, Response, View
 
+from agents.batching import take_batches
 from agents.detection.engine import DetectionEngine
 from agents.detection.tuning import Tuning
-from agents.processing import Output, TradeEntry, WindowProcessor
+from agents.processing import ConsumedTrade, Output, TradeEntry, WindowProcessor
+from agents.trade_wire import TradeReader
 from agents.window_state import RING_SEPARATOR, KeyState
-from app.codecs import Undecodable
 from app.faust_app import rocksdb_table_options
 from app.metrics import WorkerMetrics, reason_class
 from app.settings import Settings
 from app.topics import Topics, topic_name, topic_partitions
-from models.base import Record
-from models.codec import encode
+from models.codec import decode_any, encode
+from models.exceptions import DecodeError
 from models.pipeline_events import DeadLetter, GapEvent
 from models.trade import Trade
 from tables.clock import Clock, SystemClock
 from tables.pipeline import WindowPlan
+from tables.tick import SECOND_US
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +91,7 @@ class Analytics:
         self.processor = processor
         self.topics = topics
         self.windows = windows  #: faust Table
+        self.reader = TradeReader()
         self.last_event: dict[int, Event] = {}
         self.sent: dict[str, int] = {"analytics": 0, "alerts": 0}
         self.dead_letters = 0
@@ -107,23 +114,44 @@ class Analytics:
         by_partition: dict[int, list[Event]] = {}
         for event in events:
             by_partition.setdefault(event.message.partition, []).append(event)
+        read = self.reader.read
         for partition, group in by_partition.items():
             self.ensure_partition(partition)
-            entries: list[TradeEntry] = []
+            entries: list[ConsumedTrade] = []
             for event in group:
                 value = event.value
-                if isinstance(value, Trade):
-                    entries.append(TradeEntry(value.key, event.message.offset, value))
-                elif isinstance(value, Undecodable):
-                    await self.dead_letter(event, value.reason)
-                else:
-                    await self.dead_letter(event, f"not a trade: {type(value).__name__}")
+                entry: ConsumedTrade | None = (
+                    read(value, event.message.offset) if type(value) is bytes else None
+                )
+                if entry is None:
+                    entry = await self._decoded(event)
+                    if entry is None:
+                        continue
+                entries.append(entry)
             out = self.processor.process(partition, entries)
             if self.metrics is not None and entries:
                 self.count_trades(self.metrics, entries)
             self.last_event[partition] = group[-1]
             await self.deliver(group[-1], out)
         self.batches += 1
+
+    async def _decoded(self, event: Event) -> TradeEntry | None:
+        """Full decoding of what the fast path left (:mod:`agents.trade_wire`): a trade, or
+        a dead letter for anything else."""
+        raw = event.value
+        if not isinstance(raw, bytes):
+            await self.dead_letter(event, f"not a trade: {type(raw).__name__}", b"")
+            return None
+        try:
+            record = decode_any(raw)
+        except DecodeError as exc:
+            await self.dead_letter(event, exc.reason, raw)
+            return None
+        if not isinstance(record, Trade):
+            await self.dead_letter(event, f"not a trade: {type(record).__name__}", encode(record))
+            return None
+        self.reader.learn(record)
+        return TradeEntry(record.key, event.message.offset, record)
 
     async def on_gap(self, event: Event) -> None:
         gap = event.value
@@ -198,18 +226,18 @@ class Analytics:
             self.count(self.metrics, out)
 
     @staticmethod
-    def count_trades(metrics: WorkerMetrics, entries: list[TradeEntry]) -> None:
+    def count_trades(metrics: WorkerMetrics, entries: list[ConsumedTrade]) -> None:
         """Trades per exchange, and the event-time lag of the newest of each exchange."""
-        newest: dict[str, datetime] = {}
+        last: dict[str, ConsumedTrade] = {}
         counts: dict[str, int] = {}
         for entry in entries:
-            exchange = entry.trade.exchange
+            exchange = entry.key.partition(":")[0]
             counts[exchange] = counts.get(exchange, 0) + 1
-            newest[exchange] = entry.trade.timestamp
-        now = datetime.now(UTC)
+            last[exchange] = entry
+        now_us = time.time_ns() // 1000
         for exchange, count in counts.items():
             metrics.trades_processed.labels(exchange=exchange).inc(count)
-            lag = (now - newest[exchange]).total_seconds()
+            lag = (now_us - last[exchange].tick.ts_us) / SECOND_US
             metrics.event_lag.labels(exchange=exchange, data_type="trades").observe(max(lag, 0.0))
 
     def count(self, metrics: WorkerMetrics, out: Output) -> None:
@@ -237,15 +265,8 @@ class Analytics:
             force=True,
         )
 
-    async def dead_letter(self, event: Event, reason: str) -> None:
+    async def dead_letter(self, event: Event, reason: str, raw: bytes) -> None:
         message = event.message
-        value = event.value
-        if isinstance(value, Undecodable):
-            raw = value.raw
-        elif isinstance(value, Record):
-            raw = encode(value)
-        else:
-            raw = message.value if isinstance(message.value, bytes) else b""
         letter = DeadLetter.of(
             raw,
             source=message.topic,
@@ -299,9 +320,23 @@ def install_analytics(
     state = Analytics(app, processor, topics, tables["windows"])
     state.metrics = metrics
 
-    @app.agent(topics.trades, name="windows")
+    # The trades as bytes: TradeReader decodes them in batches (agents.trade_wire).
+    # Another agent of the topic (a sink) still gets records: Faust decodes a message
+    # once per key/value type among the channels that subscribe to it.
+    trades_raw = app.topic(
+        topic_name(settings.topics, "trades"),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+        replicas=settings.kafka.replication_factor,
+        internal=True,
+    )
+
+    @app.agent(trades_raw, name="windows")
     async def process_trades(stream: Any) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_SECONDS):
+        async for events in take_batches(stream, BATCH_MAX, BATCH_SECONDS):
             await state.on_trades(events)
 
     @app.agent(topics.gaps, name="gaps")

@@ -4,7 +4,7 @@
 assigned partition (a partition's watermark is its own event-time progress) and
 turns each batch of trades into: analytics records, alerts, dead letters for
 late trades, and the table writes that persist what the batch changed.
-:mod:`agents.worker` applies those writes to the RocksDB table and sends the
+:mod:`agents.analytics` applies those writes to the RocksDB table and sends the
 records; the unit tests apply them to a dict.
 
 **No hole, no double count across a crash.** Faust commits a batch's offsets
@@ -27,6 +27,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import orjson
 
@@ -59,13 +60,37 @@ log = logging.getLogger(__name__)
 TableWrites = dict[str, bytes | None]  #: table key -> value, ``None`` deletes (in order)
 
 
+class ConsumedTrade(Protocol):
+    """One consumed trade: its key, its offset in its partition, its tick, and the
+    record itself on demand (only a late trade's dead letter needs it)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def tick(self) -> Tick: ...
+
+    def record(self) -> Trade: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TradeEntry:
-    """One consumed trade: its key, its offset in its partition, and the record."""
+    """A consumed trade already decoded into its record (see also
+    :class:`agents.trade_wire.WireTrade`, read straight off its bytes)."""
 
     key: str
     offset: int
     trade: Trade
+
+    @property
+    def tick(self) -> Tick:
+        return Tick.from_trade(self.trade)
+
+    def record(self) -> Trade:
+        return self.trade
 
 
 @dataclass(slots=True)
@@ -185,37 +210,46 @@ class WindowProcessor:
 
     # -- processing -----------------------------------------------------------------
 
-    def process(self, partition: int, entries: Iterable[TradeEntry]) -> Output:
+    def process(self, partition: int, entries: Iterable[ConsumedTrade]) -> Output:
         """One partition's trades in offset order."""
         part = self._partitions[partition]
         out = Output()
         items: list[tuple[str, Tick]] = []
-        trades: dict[int, TradeEntry] = {}
+        kept: list[ConsumedTrade] = []  #: the entry of each item
         touched: set[str] = set()
         base_us = part.pipeline.base.window.size_us
+        keys, state_of = part.keys, part.state
+        replayed = late = 0
         for entry in entries:
-            state = part.state(entry.key)
+            key = entry.key
+            state = keys.get(key) or state_of(key)
             if entry.offset <= state.offset:
-                out.replayed += 1
+                replayed += 1
                 continue
-            tick = Tick.from_trade(entry.trade)
+            tick = entry.tick
+            ts = tick.ts_us
             state.offset = entry.offset
-            touched.add(entry.key)
-            out.trades += 1
-            if tick.ts_us - tick.ts_us % base_us < state.closed_through_us:
-                late = LateEvent(entry.key, tick, state.closed_through_us, state.closed_through_us)
-                out.dead_letters.append(self._dead_letter(partition, entry, late.reason))
-                out.late += 1
+            touched.add(key)
+            if ts - ts % base_us < state.closed_through_us:
+                reason = LateEvent(
+                    key, tick, state.closed_through_us, state.closed_through_us
+                ).reason
+                out.dead_letters.append(self._dead_letter(partition, entry, reason))
+                late += 1
                 continue
-            if state.max_event_us is None or tick.ts_us > state.max_event_us:
-                state.max_event_us = tick.ts_us
-            trades[id(tick)] = entry
-            items.append((entry.key, tick))
+            if state.max_event_us is None or ts > state.max_event_us:
+                state.max_event_us = ts
+            items.append((key, tick))
+            kept.append(entry)
+        out.trades = len(items) + late
         result = part.pipeline.add_batch(items)
-        for late in result.late:
-            entry = trades[id(late.event)]
-            out.dead_letters.append(self._dead_letter(partition, entry, late.reason))
-            out.late += 1
+        if result.late:
+            index = {id(tick): n for n, (_, tick) in enumerate(items)}
+            for event in result.late:
+                entry = kept[index[id(event.event)]]
+                out.dead_letters.append(self._dead_letter(partition, entry, event.reason))
+                late += 1
+        out.replayed, out.late = replayed, late
         self._emit(part, part.pipeline.advance(), out, touched)
         self._write(part, touched, out)
         if items and self.clock is not None:
@@ -325,8 +359,8 @@ class WindowProcessor:
             [watermark.max_event_us, watermark.floor_us]
         )
 
-    def _dead_letter(self, partition: int, entry: TradeEntry, reason: str) -> DeadLetter:
-        trade = entry.trade
+    def _dead_letter(self, partition: int, entry: ConsumedTrade, reason: str) -> DeadLetter:
+        trade = entry.record()
         return DeadLetter.of(
             encode(trade),
             source=self.source_topic,

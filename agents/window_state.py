@@ -71,6 +71,11 @@ class KeyState:
     alert: AlertState = field(default_factory=AlertState)
     latest: dict[str, bytes] = field(default_factory=dict)  #: window label -> WindowStats JSON
     recent_alerts: list[bytes] = field(default_factory=list)  #: PriceAlert JSON, newest last
+    #: Not stored: the rows last captured, by the state they were made of (states are
+    #: immutable, and most of a key's windows have not changed since its last write).
+    rows: dict[int, tuple[TradeWindowState, Row]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -85,7 +90,7 @@ class KeyState:
                 "hop_steps": self.hop_steps,
                 "hop_next_end": self.hop_next_end,
                 "regime": None if self.regime is None else list(self.regime),
-                "alert": orjson.Fragment(self.alert.to_bytes()),
+                "alert": self.alert,  # a dataclass: orjson writes it as AlertState.to_bytes
                 "latest": {k: orjson.Fragment(v) for k, v in self.latest.items()},
                 "recent_alerts": [orjson.Fragment(a) for a in self.recent_alerts],
             }
@@ -107,7 +112,7 @@ class KeyState:
             hop_steps=[(s, r) for s, r in raw["hop_steps"]],
             hop_next_end=raw["hop_next_end"],
             regime=None if regime is None else RegimeState(*regime),
-            alert=AlertState.from_bytes(orjson.dumps(raw["alert"])),
+            alert=AlertState.from_json(raw["alert"]),
             latest={k: orjson.dumps(v) for k, v in raw["latest"].items()},
             recent_alerts=[orjson.dumps(a) for a in raw["recent_alerts"]],
         )
@@ -122,15 +127,24 @@ class KeyState:
 def capture(pipeline: WindowPipeline, key: str, state: KeyState) -> None:
     """Copy ``key``'s window state out of ``pipeline`` into ``state``."""
     to_row = pipeline.accumulator.to_row
-    state.open_buckets = [(s, to_row(st)) for s, st in pipeline.base.open_of(key)]
+    held, rows = state.rows, {}
+
+    def row_of(window: TradeWindowState) -> Row:
+        cached = held.get(id(window))
+        row = cached[1] if cached is not None and cached[0] is window else to_row(window)
+        rows[id(window)] = (window, row)
+        return row
+
+    state.open_buckets = [(s, row_of(st)) for s, st in pipeline.base.open_of(key)]
     state.rollups = {
-        rollup.window.size_us: [(s, to_row(st)) for s, st in rollup.open_of(key)]
+        rollup.window.size_us: [(s, row_of(st)) for s, st in rollup.open_of(key)]
         for rollup in pipeline.all_rollups()
     }
     steps, next_end = pipeline.hopping.steps_of(key)
-    state.hop_steps = [(s, to_row(st)) for s, st in steps]
+    state.hop_steps = [(s, row_of(st)) for s, st in steps]
     state.hop_next_end = next_end
     state.regime = pipeline.views.regime_of(key)
+    state.rows = rows
 
 
 def restore(

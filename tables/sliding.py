@@ -1,11 +1,14 @@
 """The detector's sliding view (e.g. the last 5 min, moving every second), derived
 from closed 1 s buckets rather than from a hopping table with a 1 s step.
 
-Per key it holds a small ring of the bucket states inside the view, pruned by
-event time as new buckets arrive (never by the wall clock), in a two-stack
-sliding aggregate: the merged state of the whole ring costs O(1) amortized
-merges per bucket instead of ``view / bucket`` merges. Only non-empty buckets
-are stored; the dense per-bucket close and volume series carry the last close
+Per key it holds a small ring of the buckets inside the view, pruned by event
+time as new buckets arrive (never by the wall clock), in a two-stack sliding
+aggregate: the merged state of the whole ring costs O(1) amortized merges per
+bucket instead of ``view / bucket`` merges. Of each bucket the ring keeps what
+the detectors read of the view: the moments of its trade prices (the
+baseline's count, mean and standard deviation), its close and its volume, not
+the whole window state (a tenth of the memory). Only non-empty buckets are
+stored; the dense per-bucket close and volume series carry the last close
 forward over empty seconds.
 """
 
@@ -19,10 +22,12 @@ from typing import Generic, TypeVar
 
 from tables.accumulator import Mergeable
 from tables.buckets import ClosedWindow
+from tables.moments import MomentsAccumulator, MomentsState, moments_of
 from tables.regime import RecentVolatility, RegimeEstimator, RegimeState
 from tables.trade_window import TradeWindowAccumulator, TradeWindowResult, TradeWindowState
 
 S = TypeVar("S")
+_MOMENTS = MomentsAccumulator()
 
 
 class SlidingAggregate(Generic[S]):
@@ -81,6 +86,22 @@ class SlidingAggregate(Generic[S]):
 
 
 @dataclass(frozen=True, slots=True)
+class Baseline:
+    """The trade prices of the view before its newest bucket."""
+
+    count: int  #: trades
+    mean: float  #: trade-weighted mean price
+    std_dev: float  #: of the trade prices (ddof=1)
+
+    @classmethod
+    def of(cls, prices: MomentsState) -> Baseline | None:
+        """``None`` for no trade."""
+        if prices.n == 0:
+            return None
+        return cls(prices.n, prices.mean, moments_of(prices).std)
+
+
+@dataclass(frozen=True, slots=True)
 class DetectorView:
     """What the detectors see when one key's newest bucket closes."""
 
@@ -90,7 +111,7 @@ class DetectorView:
     bucket_us: int
     view_us: int
     latest: TradeWindowResult  #: the newest bucket
-    baseline: TradeWindowResult | None  #: the view before the newest bucket
+    baseline: Baseline | None  #: the view before the newest bucket
     closes: tuple[float, ...]  #: per bucket, oldest first, ending with the newest
     volumes: tuple[float, ...]  #: per bucket, 0.0 when no trade
     active_buckets: int  #: non-empty buckets in the view, the newest included
@@ -136,13 +157,13 @@ def _larger(regime: float | None, recent: float | None) -> float | None:
 
 
 class _KeyView:
-    """One key's ring: the sparse non-empty buckets, and the dense closes and volumes
-    from the oldest of them on (kept as they come, not rebuilt per view)."""
+    """One key's ring: the sparse non-empty buckets' price moments, and the dense closes
+    and volumes from the oldest of them on (kept as they come, not rebuilt per view)."""
 
     __slots__ = ("buckets", "series", "regime", "closes", "volumes", "first_us")
 
-    def __init__(self, accumulator: TradeWindowAccumulator, regime: RegimeState) -> None:
-        self.buckets: SlidingAggregate[TradeWindowState] = SlidingAggregate(accumulator)
+    def __init__(self, regime: RegimeState) -> None:
+        self.buckets: SlidingAggregate[MomentsState] = SlidingAggregate(_MOMENTS)
         self.series: deque[tuple[int, float, float]] = deque()  # (start, close, volume)
         self.regime = regime
         self.closes: deque[float] = deque()
@@ -227,11 +248,11 @@ class SlidingViews:
             raise ValueError("push buckets of the view's bucket size")
         view = self._keys.get(closed.key)
         if view is None:
-            view = self._keys[closed.key] = _KeyView(self.accumulator, self.regime.initialize())
+            view = self._keys[closed.key] = _KeyView(self.regime.initialize())
         if view.series and closed.start_us <= view.series[-1][0]:
             raise ValueError("buckets must be pushed in event-time order")
         self._evict(view, closed.end_us - self.view_us)
-        baseline = self.accumulator.result(view.buckets.query())
+        baseline = Baseline.of(view.buckets.query())
         close, volume = latest.close_float, float(latest.volume)
         view.append(closed.start_us, close, volume, self.bucket_us)
         closes, volumes = tuple(view.closes), tuple(view.volumes)
@@ -251,7 +272,7 @@ class SlidingViews:
             recent_volatility=self.recent.of(closes[:-1], self.bucket_us),
             recent=self.recent,
         )
-        view.buckets.push(closed.start_us, closed.state)
+        view.buckets.push(closed.start_us, closed.state.prices)
         view.regime = self.regime.update(view.regime, closed.start_us, close)
         return result
 
@@ -265,7 +286,8 @@ class SlidingViews:
                 emptied.append(key)
         return emptied
 
-    def buckets(self, key: str) -> list[tuple[int, TradeWindowState]]:
+    def buckets(self, key: str) -> list[tuple[int, MomentsState]]:
+        """One key's buckets in the view, oldest first: their price moments."""
         view = self._keys.get(key)
         return [] if view is None else view.buckets.items()
 
@@ -277,11 +299,11 @@ class SlidingViews:
         self, key: str, buckets: Sequence[tuple[int, TradeWindowState]], regime: RegimeState
     ) -> None:
         """Rebuild one key's view from its stored buckets (oldest first) and regime."""
-        view = self._keys[key] = _KeyView(self.accumulator, regime)
+        view = self._keys[key] = _KeyView(regime)
         for start, state in buckets:
             result = self.accumulator.result(state)
             if result is not None:
-                view.buckets.push(start, state)
+                view.buckets.push(start, state.prices)
                 view.append(start, result.close_float, float(result.volume), self.bucket_us)
 
     def drop_key(self, key: str) -> None:

@@ -37,6 +37,18 @@ class PriceZScore:
         return Finding(self.name, self.family, z, self.threshold, direction_of(z), reason)
 
 
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-d float array without NaNs (the same float: the middle
+    element, or the mean of the two middle ones), reordering ``values`` in place; a
+    third of its cost on a view's few hundred closes."""
+    half = len(values) // 2
+    if len(values) % 2:
+        values.partition(half)
+        return float(values[half])
+    values.partition((half - 1, half))
+    return float((values[half - 1] + values[half]) / 2)
+
+
 class RobustZScore:
     """Newest close vs the median and MAD of the view's per-bucket closes before it."""
 
@@ -49,11 +61,11 @@ class RobustZScore:
         self.min_samples = min_samples
 
     def update(self, view: DetectorView, *, report_at: float = 1.0) -> Finding | None:
-        before = np.asarray(view.closes[:-1])
-        if len(before) < self.min_samples or view.active_buckets < self.min_samples:
+        if len(view.closes) - 1 < self.min_samples or view.active_buckets < self.min_samples:
             return None
-        median = float(np.median(before))
-        mad = float(np.median(np.abs(before - median)))
+        before = np.array(view.closes[:-1])
+        median = _median(before)
+        mad = _median(np.abs(before - median))
         scale = max(MAD_TO_STD * mad, median * self.min_std_pct / 100.0)
         z = (view.price - median) / scale
         if abs(z) < report_at * self.threshold:

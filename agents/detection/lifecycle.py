@@ -27,9 +27,10 @@ table value per symbol).
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+import orjson
 
 from agents.detection.combiner import SEVERITY_RANK, Assessment
 from models.alert import AlertStatus, PriceAlert, Severity
@@ -79,11 +80,16 @@ class AlertState:
     suppressed_budget: int = 0
 
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        """JSON of every field (orjson writes the dataclasses as ``asdict`` would)."""
+        return orjson.dumps(self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AlertState:
-        raw: dict[str, Any] = json.loads(data)
+        return cls.from_json(orjson.loads(data))
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> AlertState:
+        """From the parsed JSON of :meth:`to_bytes` (``raw`` is consumed)."""
         active = raw.pop("active")
         if active is not None:
             active["severity"] = Severity(active["severity"])

@@ -8,23 +8,29 @@ them: same windows (no hole, no double count), same alerts.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from agents.detection.engine import DetectionEngine
 from agents.detection.tuning import Tuning
 from agents.processing import TradeEntry, WindowProcessor
 from app.settings import Settings
 from app.topics import topic_name
-from models import PriceAlert, WindowStats, decode_any
+from models import DeadLetter, GapEvent, PriceAlert, Trade, WindowStats, decode_any
+from models.codec import encode
+from models.exceptions import DecodeError
 from tables.clock import ManualClock
 from tables.pipeline import WindowPlan
 from tables.tick import epoch_us
-from tests.conftest import Broker
+from tests.conftest import PROJECT_ROOT, Broker
 from tests.integration.kafka_reading import read_topic
 from tests.integration.trade_feed import produce, synthetic_trades, worker_environment
 from tests.integration.worker_process import WorkerProcess
@@ -136,17 +142,24 @@ def test_a_five_percent_jump_raises_exactly_one_alert_and_a_calm_market_none(
     env, settings = worker_env
     keys = {"binance:BTC-USDT": {JUMP_AT: 0.05}, "okx:ETH-USDT": {}}
     trades = synthetic_trades(keys)
-    produced = Produced(
-        asyncio.run(produce(kafka_broker, topic_name(settings.topics, "trades"), trades))
-    )
+    trades_topic = topic_name(settings.topics, "trades")
+    bad = asyncio.run(produce_bad(kafka_broker, trades_topic, trades[0]))
+    produced = Produced(asyncio.run(produce(kafka_broker, trades_topic, trades)))
     want_windows, want_alerts = expected(settings, produced)
     worker = WorkerProcess(env, tmp_path)
     worker.start()
     try:
         alerts = published(kafka_broker, settings, "alerts", len(want_alerts), worker)
         analytics = published(kafka_broker, settings, "analytics", len(want_windows), worker)
+        letters = published(kafka_broker, settings, "dead_letters", 2 * len(bad), worker)
     finally:
         assert worker.stop() == 0, worker.logs()
+    ours = {  # the sinks' own letters of the same records say "parquet sink: ..."
+        (letter.partition, letter.offset): (letter.reason, letter.raw)
+        for letter in letters
+        if isinstance(letter, DeadLetter) and not letter.reason.startswith("parquet sink")
+    }
+    assert ours == bad
     price_alerts = [a for a in alerts if isinstance(a, PriceAlert)]
     firing = [a for a in price_alerts if a.status == "firing"]
     assert len(firing) == 1, firing
@@ -160,6 +173,37 @@ def test_a_five_percent_jump_raises_exactly_one_alert_and_a_calm_market_none(
     got = closed_by_markers(analytics, produced)
     extra, missing = sorted(got - want_windows), sorted(want_windows - got)
     assert not extra and not missing, (len(extra), len(missing), extra[:3], missing[:3])
+
+
+async def produce_bad(
+    broker: Broker, topic: str, like: Trade
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """Records on the trades topic that are no trade: by (partition, offset), the reason
+    and raw text of the dead letter the windows agent must write for each."""
+    invalid = orjson.loads(encode(like)) | {"price": "0"}
+    gap = GapEvent(
+        exchange=like.exchange,
+        symbol=like.symbol,
+        channel="trades",
+        cause="sequence_gap",
+        timestamp=like.timestamp,
+    )
+    payloads = [b'{"type": "trade", "exchange": ', orjson.dumps(invalid), encode(gap)]
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        sent = [await producer.send_and_wait(topic, p, key=like.key.encode()) for p in payloads]
+    finally:
+        await producer.stop()
+    letters = {}
+    for payload, meta in zip(payloads, sent, strict=True):
+        try:
+            reason = f"not a trade: {type(decode_any(payload)).__name__}"
+            raw = encode(decode_any(payload)).decode()
+        except DecodeError as exc:
+            reason, raw = exc.reason, payload.decode()
+        letters[(meta.partition, meta.offset)] = (reason, raw)
+    return letters
 
 
 @pytest.mark.slow
@@ -252,3 +296,31 @@ def test_two_workers_each_answer_for_every_symbol(
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_the_processing_benchmark_runs_both_sides_on_the_broker(kafka_broker: Broker) -> None:
+    """bench/processing.py, tiny: every trade processed by our worker and by the naive
+    agent, the analytics on the topic, and the memory measure (its speed is not tested)."""
+    bench = PROJECT_ROOT / "bench" / "processing.py"
+    args = ["--trades", "3000", "--symbols", "10", "--partitions", "2", "--rate", "100"]
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, str(bench), "--bootstrap", kafka_broker.bootstrap, *args]
+        + ["--memory-symbols", "20"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    assert report["trades"] == 3000 and sum(report["per_partition"]) == 3000
+    assert report["broker"] == kafka_broker.bootstrap
+    ours, naive = report["ours"], report["naive"]
+    assert naive["table_writes"] == 3000
+    assert ours["windows"]["tumbling_1s"] >= 10 * 20  # 30 s of event time, 5 s of grace
+    assert ours["analytics_on_topic"] >= ours["analytics_records"] > 0
+    assert ours["events_per_s"] > 0 and naive["events_per_s"] > 0
+    assert report["ratio"] == pytest.approx(ours["events_per_s"] / naive["events_per_s"], abs=0.02)
+    memory = report["memory"]
+    assert memory["symbols"] == 20 and memory["windows"]["tumbling_1s"] == 20 * 324
+    assert report["rss_mb_per_1000_symbols"] == memory["rss_mb_per_1000_symbols"] > 0
+    assert memory["table_mb_per_1000_symbols"] > 0

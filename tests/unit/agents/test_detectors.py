@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from agents.detection.config import DetectionConfig
 from agents.detection.engine import DetectionEngine
 from agents.detection.finding import Direction, Finding
+from agents.detection.level import _median
 from tables.tick import SECOND_US
 from tests.unit.agents.market import T0_US, detect, market
 
@@ -93,3 +95,11 @@ def test_regime_scaling_differs_for_a_stablecoin_and_a_volatile_symbol() -> None
     # 6 sigma of its own 5-minute moves (about 1.7 %), capped at the class's 10 %.
     assert 9.0 < threshold(alt) <= 10.0
     assert [a.symbol for a in run.firing()] == ["USDC-USDT"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 30, 31, 299, 300])
+def test_the_robust_z_score_median_is_numpys(size: int) -> None:
+    rng = np.random.default_rng(size)
+    for decimals in range(4):  # rounded: ties in the middle too
+        values = rng.normal(100.0, 1.0, size).round(decimals)
+        assert _median(values.copy()) == float(np.median(values))
