@@ -4,8 +4,10 @@
   and resolves only after ``resolve_after_seconds`` with no price finding above
   the hysteresis floor (``resolve_ratio`` of its threshold).
 * **Cooldown**: after it resolves, another move in the same direction within
-  ``cooldown_seconds`` raises nothing (counted in ``suppressed_cooldown``)
-  unless it is more severe than the alert that resolved.
+  ``cooldown_seconds`` of the move's end (its last abnormal step plus
+  ``resolve_after_seconds``, however late data came to resolve it) raises
+  nothing (counted in ``suppressed_cooldown``) unless it is more severe than the
+  alert that resolved.
 * **Reversal**: a firing move the other way while an alert is active resolves
   it and fires a new one (a rebound is news, not the same move).
 * **Updates**: while active, an update goes out when the severity rises, and
@@ -223,10 +225,14 @@ class AlertLifecycle:
                 alert = self._record(active, AlertStatus.UPDATE, assessment, subject, now_us)
                 return replace(state, active=active), [alert]
             return replace(state, active=active), []
-        if now_us - active.last_abnormal_us < round(policy.resolve_after_seconds * SECOND_US):
+        resolve_after_us = round(policy.resolve_after_seconds * SECOND_US)
+        if now_us - active.last_abnormal_us < resolve_after_us:
             return state, []
         quiet = f"no detector above its hysteresis floor for {policy.resolve_after_seconds:.0f}s"
-        return self._resolve(state, active, assessment, subject, now_us, quiet)
+        # The move ended once it had been quiet long enough, even if no data came to
+        # say so until much later: the cooldown counts from then.
+        ended_us = active.last_abnormal_us + resolve_after_us
+        return self._resolve(state, active, assessment, subject, now_us, quiet, ended_us)
 
     def _resolve(
         self,
@@ -236,12 +242,14 @@ class AlertLifecycle:
         subject: Subject,
         now_us: int,
         why: str,
+        ended_us: int | None = None,
     ) -> tuple[AlertState, list[PriceAlert]]:
+        """Resolve ``active`` now; the cooldown counts from ``ended_us`` (default: now)."""
         alert = self._record(active, AlertStatus.RESOLVED, assessment, subject, now_us, why)
         resolved = replace(
             state,
             active=None,
-            last_resolved_us=now_us,
+            last_resolved_us=now_us if ended_us is None else ended_us,
             last_direction=active.direction,
             last_rank=SEVERITY_RANK[active.severity],
         )

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiokafka.errors import KafkaError
+
 from app.demo.lag import group_lag
 from app.demo.market import (
     OBSERVE_SECONDS,
@@ -30,6 +32,7 @@ from app.demo.market import (
     all_symbols,
     scripted_moves,
 )
+from app.demo.namespace import RunNamespace
 from app.demo.processes import (
     PROJECT_ROOT,
     Child,
@@ -92,8 +95,15 @@ class DemoOptions:
 
 
 class Demo:
-    def __init__(self, options: DemoOptions, settings: Settings) -> None:
+    def __init__(self, options: DemoOptions, base: Settings) -> None:
         self.options = options
+        run = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        self.namespace = RunNamespace.of(base, run, options.log_dir)
+        settings = load_settings(
+            app_id=self.namespace.app_id,
+            topics={"prefix": self.namespace.topic_prefix},
+            store={"data_dir": self.namespace.data_dir},
+        )
         self.settings = settings
         host, _, port = settings.kafka.bootstrap_servers[0].rpartition(":")
         self.broker = LocalBroker(host, int(port))
@@ -113,6 +123,7 @@ class Demo:
             self.metrics_port = free_port()
         self.env = {
             **os.environ,
+            **self.namespace.env(),
             "MARKETPRISM_INGEST__METRICS_PORT": str(self.metrics_port),
             # Files every 10 s rather than every minute, so the archive grows visibly.
             "MARKETPRISM_PARQUET__ROLL_SECONDS": os.environ.get(
@@ -241,15 +252,20 @@ class Demo:
             worker.stop(timeout=60)
         finally:
             await follower.stop()
-            self._stop_all()
+            for child in reversed(self.children):
+                child.stop()
+            await self._remove_namespace()
+            self.broker.stop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
         return self._summary(start, follower)
 
-    def _stop_all(self) -> None:
-        for child in reversed(self.children):
-            child.stop()
-        self.broker.stop()
+    async def _remove_namespace(self) -> None:
+        """Delete the run's topics and worker state (the Parquet archive stays)."""
+        try:
+            await self.namespace.remove(self.settings.kafka.bootstrap_servers)
+        except (KafkaError, OSError) as exc:
+            print(f"demo: could not delete this run's topics: {exc}")
 
     def _summary(self, start: datetime, follower: AlertFollower) -> int:
         root = self.settings.parquet.root

@@ -7,6 +7,7 @@ ends a long run cleanly with the summary too.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from app.demo.processes import port_open
 from app.demo.run import default_recording
@@ -69,6 +71,19 @@ def test_a_short_demo_moves_data_through_every_stage(kafka_broker: Broker, tmp_p
     # Everything it started is stopped: the worker's web port and ingest's are closed.
     for name in ("MARKETPRISM_WEB__PORT", "MARKETPRISM_INGEST__METRICS_PORT"):
         assert not port_open("127.0.0.1", int(env[name]))
+    # Its topics (a namespace of its own under the configured prefix) are gone.
+    prefix = env["MARKETPRISM_TOPICS__PREFIX"]
+    assert asyncio.run(topics_with(kafka_broker, prefix)) == []
+    assert not list((tmp_path / "logs").glob("worker-*"))
+
+
+async def topics_with(broker: Broker, prefix: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        return [t for t in await admin.list_topics() if t.startswith(prefix)]
+    finally:
+        await admin.close()
 
 
 def windows_shown(log: Path) -> bool:

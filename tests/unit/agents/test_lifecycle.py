@@ -131,6 +131,19 @@ def test_cooldown_is_per_direction() -> None:
     assert [a.status.value for a in out] == ["firing"]
 
 
+def test_cooldown_counts_from_when_the_move_ended_not_from_a_late_resolve() -> None:
+    # The data stops mid-alert (a stopped feed, a restarted demo) and comes back 20 min
+    # later: the alert resolves then, but its move ended 30 s after its last abnormal
+    # step, so a new move in the same direction is news, not inside the cooldown.
+    life = AlertLifecycle(LifecyclePolicy(cooldown_seconds=300, resolve_after_seconds=30))
+    state, _ = life.step(AlertState(), assessment(), SUBJECT, at(0))
+    state, out = life.step(state, None, SUBJECT, at(1200))
+    assert [a.status.value for a in out] == ["resolved"]
+    assert state.last_resolved_us == at(30)
+    state, out = life.step(state, assessment(), SUBJECT, at(1230))
+    assert [a.status.value for a in out] == ["firing"] and state.suppressed_cooldown == 0
+
+
 def test_daily_budget_lets_only_critical_through_and_resets_next_day() -> None:
     policy = LifecyclePolicy(cooldown_seconds=0, resolve_after_seconds=0, daily_budget=1)
     life = AlertLifecycle(policy)
