@@ -37,13 +37,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class Child:
-    """``marketprism <args>`` in a subprocess, output appended to ``log``."""
+    """``marketprism <args>`` in a subprocess, its output in ``log`` (replaced)."""
 
     def __init__(self, name: str, args: Sequence[str], env: Mapping[str, str], log: Path) -> None:
         self.name = name
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
-        self._out: IO[bytes] = log.open("ab")
+        self._out: IO[bytes] = log.open("wb")  # this run only: old lines would mislead
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "app.cli", *args],
             cwd=PROJECT_ROOT,
