@@ -4,8 +4,10 @@ Two runs sharing topics would share detector state: an alert still active at
 the end of one run resolves at the start of the next, and its cooldown then
 swallows the next run's scripted move. So a run works under
 ``<prefix>demo-<run>.`` topics and ``<app id>-demo-<run>``, and deletes them
-(and the worker's RocksDB directory) when it is done; the Parquet archive,
-under the configured root, is what stays.
+(and the worker's RocksDB directory) when it is done. Its Parquet archive has
+a root of its own too, and stays: Parquet file names carry the Kafka partition
+and offsets, which restart at 0 in a new run's topics, so two runs writing one
+tree would take each other's files for their own already-written ones.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class RunNamespace:
     topic_prefix: str
     app_id: str
     data_dir: Path
+    parquet_root: Path
 
     @classmethod
     def of(cls, base: Settings, run: str, state_root: Path) -> RunNamespace:
@@ -33,6 +36,7 @@ class RunNamespace:
             topic_prefix=f"{base.topics.prefix}demo-{run}.",
             app_id=f"{base.app_id}-demo-{run}",
             data_dir=state_root / f"worker-{run}",
+            parquet_root=state_root / f"parquet-{run}",
         )
 
     def env(self) -> dict[str, str]:
@@ -41,6 +45,7 @@ class RunNamespace:
             "MARKETPRISM_TOPICS__PREFIX": self.topic_prefix,
             "MARKETPRISM_APP_ID": self.app_id,
             "MARKETPRISM_STORE__DATA_DIR": str(self.data_dir),
+            "MARKETPRISM_PARQUET__ROOT": str(self.parquet_root),
         }
 
     def owns(self, topic: str) -> bool:

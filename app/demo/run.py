@@ -103,6 +103,7 @@ class Demo:
             app_id=self.namespace.app_id,
             topics={"prefix": self.namespace.topic_prefix},
             store={"data_dir": self.namespace.data_dir},
+            parquet={"root": self.namespace.parquet_root},
         )
         self.settings = settings
         host, _, port = settings.kafka.bootstrap_servers[0].rpartition(":")

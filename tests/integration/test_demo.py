@@ -35,7 +35,6 @@ def demo_env(broker: Broker, root: Path) -> dict[str, str]:
         "MARKETPRISM_KAFKA__BROKER": broker.url,
         "MARKETPRISM_TOPICS__PREFIX": f"test-{run}.",
         "MARKETPRISM_STORE__DATA_DIR": str(root / "worker"),
-        "MARKETPRISM_PARQUET__ROOT": str(root / "parquet"),
         "MARKETPRISM_WEB__PORT": str(free_port()),
         "MARKETPRISM_INGEST__METRICS_PORT": str(free_port()),
     }
@@ -64,7 +63,7 @@ def test_a_short_demo_moves_data_through_every_stage(kafka_broker: Broker, tmp_p
     assert "[ok] windows -> detector -> alerts: " in out
     assert "Query 1: trades of this run per market" in out
     assert "Query 2: PriceStore.ohlcv('BTC-USDT'" in out
-    trades = list((tmp_path / "parquet" / "trades").glob("**/*.parquet"))
+    trades = list((tmp_path / "logs").glob("parquet-*/trades/**/*.parquet"))
     assert trades, "the demo wrote no trade file"
     if default_recording() is not None:  # the real BTCUSDT session, replayed first
         assert "replayed spot_btcusdt_20240808.gz: 41249 messages" in out
