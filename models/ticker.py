@@ -86,10 +86,7 @@ def checked_quote(
             sequence=sequence,
         )
     values = {
-        "exchange": source.exchange,
-        "symbol": source.symbol,
-        "native_symbol": source.native_symbol,
-        "instrument_type": source.instrument_type,
+        **source.fields,  # the four source fields, in model field order
         "timestamp": timestamp,
         "collected_at": collected_at,
         "type": "ticker",

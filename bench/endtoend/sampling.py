@@ -28,7 +28,9 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from app.demo.scrape import Scrape, scrape
+from app.topics import TOPIC_MODELS
 from bench.endtoend.pipeline import Deployment, Market
+from models import MarketEvent
 from models.exceptions import MarketPrismError
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -36,16 +38,8 @@ SAMPLE_SECONDS = 2.0
 MAX_BACKLOG_S = 5.0
 MAX_GROWTH_S = 1.0
 REACHED = 0.9  #: share of the target the offered rate must reach
-#: what ingest produces and the sinks archive
-INGEST_TYPES = (
-    "trades",
-    "tickers",
-    "book_snapshots",
-    "book_deltas",
-    "funding_rates",
-    "open_interest",
-    "liquidations",
-)
+#: what ingest produces and the sinks archive: the topics of market events
+INGEST_TYPES = tuple(t for t, model in TOPIC_MODELS.items() if issubclass(model, MarketEvent))
 
 
 def cpu_seconds(pid: int | None) -> float:

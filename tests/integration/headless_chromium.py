@@ -186,30 +186,23 @@ class Chromium:
     def close(self) -> None:
         """Close the browser and kill its process group; remove the profile."""
         if self.socket is not None:
-            try:
-                self.session = ""
+            self.session = ""
+            # A browser that cannot take the command dies with its group below anyway.
+            with contextlib.suppress(Exception):
                 self.socket.send(json.dumps({"id": next(self._ids), "method": "Browser.close"}))
-            except Exception:  # noqa: S110 - the group is killed below in any case
-                pass
             self._connection.close()
             self.socket = None
         process = self.process
         if process is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait(timeout=30)
             self.process = None
         for pid in self._leftovers():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def _leftovers(self) -> list[int]:
