@@ -46,6 +46,7 @@ from agents.trade_wire import TradeReader
 from agents.window_state import RING_SEPARATOR, KeyState
 from app.faust_app import rocksdb_table_options
 from app.metrics import WorkerMetrics, reason_class
+from app.scheduler import Scheduler, recorded
 from app.settings import Settings
 from app.topics import Topics, topic_name, topic_partitions
 from models.codec import decode_any, encode
@@ -290,8 +291,10 @@ def install_analytics(
     *,
     clock: Clock | None = None,
     metrics: WorkerMetrics | None = None,
+    scheduler: Scheduler | None = None,
 ) -> Analytics:
-    """Add the windows/detector agents, their tables, timer and views to ``app``."""
+    """Add the windows/detector agents, their tables, timer (a job of ``scheduler``)
+    and views to ``app``."""
     tuning = Tuning.from_settings(settings.windows, settings.detector)
     plan, config = tuning.build(WindowPlan.from_settings(settings.windows))
     processor = WindowProcessor(
@@ -344,7 +347,15 @@ def install_analytics(
         async for event in stream.events():
             await state.on_gap(event)
 
-    app.timer(IDLE_TICK_SECONDS, name="windows.close_idle")(state.close_idle)
+    close_idle: Callable[[], Awaitable[None]] = state.close_idle
+    if scheduler is not None:
+        job = scheduler.every(
+            "windows.close_idle",
+            IDLE_TICK_SECONDS,
+            description="closes the windows of quiet partitions with no backlog by the wall clock",
+        )
+        close_idle = recorded(job, state.close_idle)
+    app.timer(IDLE_TICK_SECONDS, name="windows.close_idle")(close_idle)
     trades = topic_name(settings.topics, "trades")
 
     async def forget_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:

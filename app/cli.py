@@ -140,6 +140,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
+    return value
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import DemoOptions, run_demo
 
@@ -151,6 +158,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         log_dir=Path(args.log_dir),
         replay=Path(args.replay) if args.replay else None,
         no_replay=args.no_replay,
+        keep_runs=args.keep_runs,
+        drain_timeout=args.drain_timeout,
     )
     return run_demo(options)
 
@@ -253,6 +262,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-replay", action="store_true", help="no recording, synthetic only")
     demo.add_argument(
         "--log-dir", default="var/demo", help="the processes' logs (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--keep-runs",
+        type=_at_least_one,
+        default=3,
+        help="run archives (LOG_DIR/parquet-<run>) kept, this run's included; older ones "
+        "are deleted at the start (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--drain-timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help="longest wait for the worker to archive what is left in Kafka at the end "
+        "(default: as long as what is left keeps falling)",
     )
     demo.set_defaults(func=_cmd_demo)
     return parser

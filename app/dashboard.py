@@ -4,7 +4,13 @@
 style sheet from ``/dashboard/static/`` (plain JavaScript and CSS shipped in the
 package: no framework, no build step, nothing fetched from the internet). The
 page polls ``/symbols/``, ``/alerts/``, ``/history/{key}/``, ``/ready`` and
-``/status``. ``/`` stays Faust's own index page.
+``/status``.
+
+``/`` redirects to the dashboard. Faust serves an index of its own at ``/``
+(its ``production_index`` blueprint, or ``stats`` in debug mode), but it adds
+its blueprints' routes when the web server initialises, after every
+``app.page``; aiohttp resolves the routes of one path in the order they were
+added, so the redirect registered here answers.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from agents.analytics import Analytics
 from agents.history_view import install_history_view
 
 DASHBOARD_PATH = "/dashboard/"
+INDEX_PATH = "/"
 #: file name -> content type, every file the page needs
 STATIC_FILES = {
     "dashboard.html": "text/html; charset=utf-8",
@@ -41,8 +48,18 @@ def _serve(app: faust.App, path: str, body: bytes, content_type: str, name: str)
     app.page(path, name=f"dashboard_{name.replace('.', '_')}")(page)
 
 
+def _redirect_index(app: faust.App) -> None:
+    async def index(view: View, request: Request) -> Response:
+        return view.bytes(b"", status=302, headers={"Location": DASHBOARD_PATH})
+
+    index.__doc__ = f"Redirects to the dashboard, {DASHBOARD_PATH}."
+    app.page(INDEX_PATH, name="dashboard_index")(index)
+
+
 def install_dashboard(app: faust.App, analytics: Analytics) -> None:
-    """Serve the dashboard and the history view its charts read."""
+    """Serve the dashboard (also the answer to ``/``) and the history view its charts
+    read."""
+    _redirect_index(app)
     install_history_view(app, analytics)
     for name, content_type in STATIC_FILES.items():
         path = DASHBOARD_PATH if name == "dashboard.html" else f"{DASHBOARD_PATH}static/{name}"

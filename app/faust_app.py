@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.types import TransportT
 
 from app.codecs import CODEC_NAME, register_codec
+from app.eager_delivery import EagerDeliveryTransport
 from app.logging_setup import logging_config
 from app.settings import Settings
 
@@ -19,6 +21,19 @@ def rocksdb_table_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+class MarketPrismApp(faust.App):
+    """``faust.App`` whose consumer transport may be :class:`EagerDeliveryTransport`."""
+
+    def __init__(self, *args: Any, eager_delivery: bool = True, **kwargs: Any) -> None:
+        self.eager_delivery = eager_delivery  # before Faust may create the transport
+        super().__init__(*args, **kwargs)
+
+    def _new_transport(self) -> TransportT:
+        if not self.eager_delivery:
+            return super()._new_transport()
+        return EagerDeliveryTransport(self.conf.broker_consumer, self)
+
+
 def create_app(settings: Settings) -> faust.App:
     """A Faust app configured only from ``settings``.
 
@@ -29,7 +44,7 @@ def create_app(settings: Settings) -> faust.App:
     register_codec()
     # Faust creates the data dir itself, but not its parents (var/ on a fresh clone).
     settings.store.data_dir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return MarketPrismApp(
         settings.app_id,
         env={},
         broker=settings.kafka.broker,
@@ -58,4 +73,5 @@ def create_app(settings: Settings) -> faust.App:
         # them again, and every agent is idempotent on a replay.
         stream_wait_empty=False,
         logging_config=logging_config(settings.log),
+        eager_delivery=settings.kafka.eager_delivery,
     )

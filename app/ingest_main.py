@@ -20,7 +20,8 @@ from app.scheduler import Scheduler
 from app.settings import Settings
 from app.topics import TOPIC_MODELS, ensure_topics, topic_name
 from app.web_metrics import serving_ingest_metrics
-from ingest.feed import JobFactory, VenueFeed, untracked
+from ingest.feed import VenueFeed
+from ingest.jobs import UNTRACKED, JobRegistry
 from ingest.producer import KafkaRecordSink
 from ingest.rebase import RebasedSink, shift_to_now
 from ingest.registry import VENUES
@@ -63,10 +64,10 @@ def build_feeds(
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
     channels: Sequence[str] | None = None,
-    jobs: JobFactory = untracked,
+    jobs: JobRegistry = UNTRACKED,
 ) -> list[VenueFeed]:
     """One feed per venue: the ``exchanges`` given, or every enabled one; their REST
-    polls report into ``jobs``."""
+    polls, book publishers and trade backfills report into ``jobs``."""
     names = list(exchanges) if exchanges else list(settings.enabled_exchanges)
     feeds = []
     for name in names:
@@ -137,7 +138,7 @@ async def run_ingest(
                 exchanges=exchanges,
                 symbols=symbols,
                 channels=channels,
-                jobs=scheduler.polling,
+                jobs=scheduler,
             )
             producer = None if kafka is None else kafka.stats
             async with serving_ingest_metrics(

@@ -11,14 +11,17 @@ crontab and background tasks) and report each run into their :class:`Job`:
 A run records its start, end, duration and outcome; an exception is recorded
 and raised on; :meth:`Job.error` records a failure the job survives (one
 symbol of a poll). The next run is computed from the schedule: an interval
-after the previous run ended, or the next time the cron expression names.
+after the previous run ended, the next time the cron expression names, or
+none for a job that runs when something asks for it (:class:`OnDemand`: a
+trade gap to backfill). :func:`recorded` wraps a timer's function so each
+call is one run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,8 +38,13 @@ class Schedule(Protocol):
     def describe(self) -> dict[str, Any]:
         """The schedule as JSON (``{"every_seconds": 900}``, ``{"cron": "5 * * * *"}``)."""
 
-    def next_run(self, previous_end: datetime | None) -> datetime:
-        """When the job runs next, given when its previous run ended (None: never ran)."""
+    def next_run(self, previous_end: datetime | None) -> datetime | None:
+        """When the job runs next, given when its previous run ended (None: never ran);
+        None when no time is set in advance."""
+
+    @property
+    def period_seconds(self) -> float | None:
+        """The fixed interval between runs, if the schedule has one."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,10 @@ class Every:
         if previous_end is None:
             return self.started if self.immediate else self.started + self._interval
         return previous_end + self._interval
+
+    @property
+    def period_seconds(self) -> float | None:
+        return self.seconds
 
     @property
     def _interval(self) -> timedelta:
@@ -76,6 +88,27 @@ class Cron:
         # sleeps; cron times are whole seconds.
         return datetime.fromtimestamp(round(time.time() + secs_for_next(self.expression, UTC)), UTC)
 
+    @property
+    def period_seconds(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
+class OnDemand:
+    """Runs when ``trigger`` happens (e.g. a gap in the trade ids), at no set time."""
+
+    trigger: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"on_demand": self.trigger}
+
+    def next_run(self, previous_end: datetime | None) -> datetime | None:
+        return None
+
+    @property
+    def period_seconds(self) -> float | None:
+        return None
+
 
 @dataclass
 class Run:
@@ -95,6 +128,7 @@ class Job:
     leader_only: bool = False
     runs: int = 0
     failures: int = 0  #: runs that raised or recorded an error
+    consecutive_failures: int = 0  #: failed runs since the last run that went well
     running: Run | None = None
     last_started_at: datetime | None = None
     last_finished_at: datetime | None = None
@@ -103,6 +137,8 @@ class Job:
     last_result: Any = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    last_success_at: datetime | None = None  #: end of the last run that went well
+    registered_at: datetime = field(default_factory=utc_now)
     _errors_in_run: int = field(default=0, repr=False)
 
     @asynccontextmanager
@@ -122,12 +158,17 @@ class Job:
             self.error(f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            finished = utc_now()
             if self._errors_in_run:
                 outcome = "failed"
                 self.failures += 1
+                self.consecutive_failures += 1
+            elif outcome == "ok":
+                self.consecutive_failures = 0
+                self.last_success_at = finished
             self.runs += 1
             self.running = None
-            self.last_finished_at = utc_now()
+            self.last_finished_at = finished
             self.last_duration_seconds = round(time.monotonic() - began, 6)
             self.last_outcome = outcome
             self.last_result = current.result
@@ -154,6 +195,8 @@ class Job:
             "running": self.running is not None,
             "runs": self.runs,
             "failures": self.failures,
+            "consecutive_failures": self.consecutive_failures,
+            "last_success_at": self.last_success_at,
             "last_run": {
                 "started_at": self.last_started_at,
                 "finished_at": self.last_finished_at,
@@ -172,6 +215,7 @@ class Scheduler:
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
+        self._polls: list[Job] = []
 
     def add(
         self,
@@ -187,8 +231,24 @@ class Scheduler:
         return job
 
     def polling(self, name: str, seconds: float) -> Job:
-        """A job that runs at once, then ``seconds`` after each run ends (a REST poll)."""
-        return self.add(name, Every(seconds), description="REST poll")
+        """A job that runs at once, then ``seconds`` after each run ends (a REST poll;
+        ingest's readiness watches these)."""
+        job = self.add(name, Every(seconds), description="REST poll")
+        self._polls.append(job)
+        return job
+
+    def every(self, name: str, seconds: float, *, description: str) -> Job:
+        """A job that runs ``seconds`` after start, then after each run ends (a timer)."""
+        return self.add(name, Every(seconds, immediate=False), description=description)
+
+    def on_demand(self, name: str, *, trigger: str, description: str = "") -> Job:
+        """A job that runs whenever ``trigger`` happens."""
+        return self.add(name, OnDemand(trigger), description=description)
+
+    @property
+    def polls(self) -> list[Job]:
+        """The jobs registered by :meth:`polling`."""
+        return list(self._polls)
 
     def get(self, name: str) -> Job:
         return self._jobs[name]
@@ -199,3 +259,15 @@ class Scheduler:
 
     def document(self) -> dict[str, Any]:
         return {"now": utc_now(), "jobs": [job.document() for job in self._jobs.values()]}
+
+
+def recorded(job: Job, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``work`` as a function whose every call is one run of ``job`` (for ``app.timer``);
+    what ``work`` returns becomes the run's result."""
+
+    async def run() -> None:
+        async with job.run() as current:
+            current.result = await work()
+
+    run.__doc__ = work.__doc__
+    return run

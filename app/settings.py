@@ -55,6 +55,11 @@ class KafkaSettings(Section):
     producer_buffer: int = Field(
         default=20_000, ge=1, description="records in flight before ingest blocks"
     )
+    eager_delivery: bool = Field(
+        default=True,
+        description="workers hand each consumed record to its streams without Faust's "
+        "per-record tasks (app/eager_delivery.py)",
+    )
 
     @field_validator("broker")
     @classmethod
@@ -163,10 +168,17 @@ def _default_exchanges() -> dict[str, ExchangeSettings]:
 
 
 class PollSettings(Section):
-    """REST polling intervals for data with no stream."""
+    """REST polling intervals for data with no stream, and when a failing poll makes
+    ingest not ready."""
 
     funding_seconds: float = Field(default=8 * 3600, gt=0)
     open_interest_seconds: float = Field(default=15 * 60, gt=0)
+    ready_failures: int = Field(
+        default=3, ge=1, description="consecutive failed rounds of a poll that make it not ready"
+    )
+    ready_stale_intervals: float = Field(
+        default=3.0, gt=1, description="intervals without a good round that make it not ready"
+    )
 
 
 class WindowSettings(Section):

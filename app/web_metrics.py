@@ -20,7 +20,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from app.health.ingest_health import IngestHealth
+from app.health.ingest_health import IngestHealth, PollLimits
 from app.health.model import Liveness
 from app.health.pages import JSON, Page, health_pages, render
 from app.metrics import IngestCollector, MeteredSink, new_registry
@@ -128,10 +128,9 @@ async def serving_ingest_metrics(
         return
     registry = new_registry()
     registry.register(IngestCollector(feeds, producer=producer, meter=meter))
-    health = IngestHealth(feeds, producer)
-    pages = health_pages(
-        Liveness("ingest"), health.readiness, health.status, scheduler or Scheduler()
-    )
+    jobs = scheduler or Scheduler()
+    health = IngestHealth(feeds, producer, jobs=jobs, limits=PollLimits.of(settings.polling))
+    pages = health_pages(Liveness("ingest"), health.readiness, health.status, jobs)
     server = MetricsServer(registry, settings.web.bind, port, pages)
     try:
         await server.start()

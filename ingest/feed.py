@@ -9,8 +9,10 @@ and hands every frame's records to a :class:`~ingest.router.RecordRouter`
   symbol's book, which makes the venue push a fresh snapshot (OKX, Deribit);
 - trade gaps opened by the continuity check are backfilled over REST;
 - top-N book snapshots are published at the configured rate;
-- polled channels (open interest where there is no stream) run on timers,
-  each round reported into a :class:`PeriodicJob` (the process's ``/scheduler``).
+- polled channels (open interest where there is no stream) run on timers.
+
+The book publisher, the trade backfill and each poll report every round into
+a job of a :class:`~ingest.jobs.JobRegistry` (the process's ``/scheduler``).
 
 For ``/status`` the feed keeps the last record of every stream (channel and
 symbol): its receive time and event time give the stream's age and lag.
@@ -25,11 +27,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ingest.connection import Connection, utc_now
+from ingest.jobs import UNTRACKED, JobRegistry, PeriodicJob
 from ingest.options import FeedOptions
 from ingest.rest_client import RestClient, RestError
 from ingest.router import RecordRouter
@@ -64,34 +66,6 @@ CHANNEL_OF: dict[type[Record], str] = {
 }
 
 
-class PeriodicJob(Protocol):
-    """Where a poller reports its rounds (``app.scheduler.Job`` is one)."""
-
-    def run(self) -> AbstractAsyncContextManager[object]:
-        """Around one round: records its start, end and any exception."""
-
-    def error(self, message: str) -> None:
-        """A failure inside the round that the poller survives."""
-
-
-#: (job name, interval in seconds) -> the job a poller reports into.
-JobFactory = Callable[[str, float], PeriodicJob]
-
-
-class _Untracked:
-    """The job of a feed that reports to no registry."""
-
-    def run(self) -> AbstractAsyncContextManager[object]:
-        return nullcontext()
-
-    def error(self, message: str) -> None:
-        return None
-
-
-def untracked(name: str, seconds: float) -> PeriodicJob:
-    return _Untracked()
-
-
 class VenueFeed:
     """Collects ``channels`` of ``symbols`` (canonical) from ``venue`` into ``sink``."""
 
@@ -106,7 +80,7 @@ class VenueFeed:
         rest: RestClient | None = None,
         options: FeedOptions | None = None,
         poll_seconds: Mapping[str, float] | None = None,
-        jobs: JobFactory = untracked,
+        jobs: JobRegistry = UNTRACKED,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -129,10 +103,24 @@ class VenueFeed:
         #: (channel, symbol) -> the last record of that stream
         self.latest: dict[tuple[str, str], MarketEvent] = {}
         self.polls = {
-            channel: jobs(f"poll.{venue.name}.{channel}", self._interval(channel))
+            channel: jobs.polling(f"poll.{venue.name}.{channel}", self._interval(channel))
             for channel in venue.polled_channels
             if channel in self.channels
         }
+        self.book_job = (
+            jobs.every(
+                f"book_publish.{venue.name}",
+                self.options.book_publish_seconds,
+                description="top-N snapshots of the books that changed",
+            )
+            if "book" in self.streamed
+            else None
+        )
+        self.backfill_job = jobs.on_demand(
+            f"trade_backfill.{venue.name}",
+            trigger="a gap in the trade ids, or a reconnect",
+            description="missing trades from the venue's REST trade history",
+        )
 
     @property
     def continuity(self) -> TradeContinuity:
@@ -166,8 +154,8 @@ class VenueFeed:
         async with asyncio.TaskGroup() as group:
             for connection in self.connections:
                 group.create_task(connection.run(), name=connection.name)
-            if "book" in self.streamed:
-                group.create_task(self._publish_books(), name=f"{name}-books")
+            if self.book_job is not None:
+                group.create_task(self._publish_books(self.book_job), name=f"{name}-books")
                 group.create_task(self._fetch_snapshots(), name=f"{name}-snapshots")
             group.create_task(self._backfill_trades(), name=f"{name}-backfill")
             for channel, job in self.polls.items():
@@ -253,17 +241,26 @@ class VenueFeed:
                 for record in books.on_snapshot(snapshot):
                     await self.router.publish(record)
 
-    async def _publish_books(self) -> None:
+    async def _publish_books(self, job: PeriodicJob) -> None:
         while True:
             await asyncio.sleep(self.options.book_publish_seconds)
-            await self.router.publish_books(self.symbols)
+            async with job.run() as current:
+                current.result = {"published": await self.router.publish_books(self.symbols)}
 
     async def _backfill_trades(self) -> None:
         while True:
             await self._backfill_wake.wait()
             self._backfill_wake.clear()
-            for symbol, window in self.continuity.take_new_ranges():
-                await backfill(
+            await self.backfill_trades()
+
+    async def backfill_trades(self) -> None:
+        """One round of the trade backfill: every trade range opened since the last."""
+        job = self.backfill_job
+        async with job.run() as current:
+            ranges = self.continuity.take_new_ranges()
+            added = lost = 0
+            for symbol, window in ranges:
+                done = await backfill(
                     self.venue,
                     self.rest,
                     self.continuity,
@@ -273,6 +270,10 @@ class VenueFeed:
                     wall=self._wall,
                     max_trades=self.options.max_backfill_trades,
                 )
+                added, lost = added + done.added, lost + done.lost
+                if done.error is not None:
+                    job.error(f"{symbol}: {done.error}")
+            current.result = {"ranges": len(ranges), "backfilled": added, "lost": lost}
 
     def _interval(self, channel: str) -> float:
         return self.poll_seconds.get(channel, 900.0)

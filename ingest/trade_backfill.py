@@ -4,12 +4,15 @@ The pages run oldest-first (Binance ``fromId``, Deribit ``start_seq``) or
 newest-first (OKX ``after``), as the venue declares; this module only follows
 the cursor. Every trade of the gap that the live stream has not delivered
 meanwhile is published once; what the history cannot provide is a gap event.
+The caller gets a :class:`Backfilled`: trades added, trades lost, and why the
+history failed, if it did (the feed records it on its ``/scheduler`` job).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.rest_client import RestClient, RestError
@@ -22,6 +25,16 @@ logger = logging.getLogger(__name__)
 Publish = Callable[[Record], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Backfilled:
+    """What one backfill did: trades added, trades known lost, and the failure of the
+    REST history (None: it answered)."""
+
+    added: int
+    lost: int = 0
+    error: str | None = None
+
+
 async def backfill(
     venue: Venue,
     rest: RestClient | None,
@@ -32,16 +45,17 @@ async def backfill(
     publish: Publish,
     wall: Callable[[], datetime],
     max_trades: int,
-) -> int:
-    """Fetch the trades strictly inside ``window`` for ``symbol``; returns how many
-    were new. Closes the window (publishing a gap event for what stays missing)."""
+) -> Backfilled:
+    """Fetch the trades strictly inside ``window`` for ``symbol``. Closes the window
+    (publishing a gap event for what stays missing)."""
     path = venue.trade_history_path
+    error: str | None
     if path is None or rest is None:
-        added, failed = 0, True
+        added, error = 0, "no REST trade history"
     else:
         pager = _Pager(venue, rest, path, continuity, symbol, window, publish, wall)
-        added, failed = await pager.run(max_trades)
-    gap = continuity.close(symbol, window, wall(), failed=failed)
+        added, error = await pager.run(max_trades)
+    gap = continuity.close(symbol, window, wall(), failed=error is not None)
     if gap is not None:
         await publish(gap)
     logger.info(
@@ -53,7 +67,7 @@ async def backfill(
         window.high,
         "" if gap is None else f"; gap: {gap.cause} ({gap.missing} missing)",
     )
-    return added
+    return Backfilled(added, 0 if gap is None else gap.missing or 0, error)
 
 
 class _Pager:
@@ -73,8 +87,8 @@ class _Pager:
         self.publish, self.wall = publish, wall
         self.native = venue.to_native(symbol)
 
-    async def run(self, max_trades: int) -> tuple[int, bool]:
-        """(trades added, whether the history failed us)."""
+    async def run(self, max_trades: int) -> tuple[int, str | None]:
+        """(trades added, how the history failed us, or None)."""
         venue, window = self.venue, self.window
         added = fetched = 0
         cursor: int | None = None
@@ -86,14 +100,16 @@ class _Pager:
                 body = await self.rest.get(self.path, params, weight=venue.trade_history_weight)
             except RestError as exc:
                 logger.warning("%s %s: trade backfill failed: %s", venue.name, self.symbol, exc)
-                return added, True
+                return added, str(exc)
             records = venue.parse_trade_history(body, self.wall(), self.symbol)
             trades = [r for r in records if isinstance(r, Trade) and r.sequence is not None]
             dead = [r for r in records if isinstance(r, DeadLetter)]
             for letter in dead:
                 await self.publish(letter)
-            if dead or not trades:
-                return added, bool(dead)
+            if dead:
+                return added, f"unreadable trade history: {dead[0].reason}"
+            if not trades:
+                return added, None
             fetched += len(trades)
             added += await self._take(records, trades)
             sequences = [t.sequence or 0 for t in trades]
@@ -105,7 +121,7 @@ class _Pager:
                 cursor = max(sequences) + 1
                 if cursor >= window.high:
                     break
-        return added, False
+        return added, None
 
     async def _take(self, records: list[Record], trades: list[Trade]) -> int:
         """Publish the page's trades of the window that are still missing (oldest

@@ -4,9 +4,12 @@ Order of things: the broker (started only if none answers), a worker (windows,
 detector, sinks, web views), the simulator with a dozen symbols and scripted
 moves, and ingest pointed at it. While they run, a progress line every few
 seconds and every alert as it fires. After ``duration`` (or Ctrl-C): ingest
-stops first, the worker drains what is in Kafka, then everything the demo
-started is stopped (the worker's sinks flush on SIGTERM) and the summary is
-printed. Exit 0 only if every stage moved data.
+stops first, the worker drains what is in Kafka (:mod:`app.demo.drain`), then
+everything the demo started is stopped (the worker's sinks flush on SIGTERM)
+and the summary is printed. Exit 0 only if every stage moved data.
+
+Each run archives into a Parquet root of its own; at its start, the archives
+of older runs beyond ``keep_runs`` are deleted (:mod:`app.demo.retention`).
 
 ``live=True`` skips the simulator: ingest connects to the real exchanges.
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
+from app.demo.drain import Drain
 from app.demo.lag import group_lag
 from app.demo.market import (
     OBSERVE_SECONDS,
@@ -41,6 +45,7 @@ from app.demo.processes import (
     port_open,
     wait_for_lines,
 )
+from app.demo.retention import prune_run_archives
 from app.demo.scrape import Scrape, scrape
 from app.demo.summary import archive_counts, archive_queries, render, stages
 from app.demo.watch import AlertFollower, progress_line
@@ -51,7 +56,6 @@ from ingest.registry import venue_for_recording
 from models.exceptions import MarketPrismError
 
 PROGRESS_SECONDS = 5.0
-DRAIN_SECONDS = 30.0
 REPLAY_TIMEOUT = 300.0
 #: The recording the demo replays when it is beside the project (hftbacktest format).
 SHARED_RECORDING = Path("binance-hft") / "spot_btcusdt_20240808.gz"
@@ -92,6 +96,10 @@ class DemoOptions:
     #: None: the shared hftbacktest recording when it is beside the project.
     replay: Path | None = None
     no_replay: bool = False
+    #: Run archives (``<log_dir>/parquet-<run>``) kept, this run's included.
+    keep_runs: int = 3
+    #: Longest drain, seconds; None: as long as the records left keep falling.
+    drain_timeout: float | None = None
 
 
 class Demo:
@@ -135,6 +143,7 @@ class Demo:
         self.ingest_scrape: Scrape | None = None
         self.worker_scrape: Scrape | None = None
         self.ran_seconds = 0.0
+        self.drain_incomplete: str | None = None
 
     # -- the children -----------------------------------------------------------------
 
@@ -205,21 +214,46 @@ class Demo:
             elapsed = time.monotonic() - started
             print(progress_line(elapsed, self.ingest_scrape, self.worker_scrape), flush=True)
 
+    def _prune_archives(self) -> None:
+        """Delete the archives of older runs, keeping ``keep_runs`` with this one's."""
+        try:
+            removed = prune_run_archives(self.options.log_dir, self.options.keep_runs - 1)
+        except OSError as exc:
+            print(f"demo: could not remove the archives of older runs: {exc}")
+            return
+        for archive in removed:
+            print(f"demo: removed an old run's archive: {archive.describe()}")
+
     async def _drain(self) -> None:
-        """Wait (a bounded time) until the worker's group has committed every record of
-        the demo's topics: processed, and archived by the sinks."""
+        """Wait until the worker's group has committed every record of the demo's topics
+        (processed, and archived by the sinks), for as long as that progresses or until
+        Ctrl-C."""
         sinks = self.settings.sinks
         archived = sinks.data_types if sinks.enabled else ["trades"]
-        topics = [topic_name(self.settings.topics, t) for t in archived]
+        topics = {topic_name(self.settings.topics, t): t for t in archived}
         bootstrap = self.settings.kafka.bootstrap_servers
-        deadline = time.monotonic() + DRAIN_SECONDS
-        lag = -1
-        while time.monotonic() < deadline:
-            lag = await group_lag(bootstrap, self.settings.app_id, topics)
-            if lag == 0:
+        drain = Drain(time.monotonic(), timeout=self.options.drain_timeout)
+        shown = drain.started
+        while True:
+            lags = await group_lag(bootstrap, self.settings.app_id, list(topics))
+            now = time.monotonic()
+            outcome = drain.observe(now, {topics[t]: n for t, n in lags.items()})
+            if outcome == "drained":
+                print(
+                    f"demo: the worker archived everything ({now - drain.started:.1f}s of draining)"
+                )
                 return
-            await asyncio.sleep(1.0)
-        print(f"demo: {lag} records not yet archived after {DRAIN_SECONDS:.0f}s of draining")
+            if outcome == "draining" and self.stop_requested.is_set():
+                outcome = "interrupted"
+            if outcome != "draining":
+                self.drain_incomplete = drain.incomplete(outcome, now)
+                print(self.drain_incomplete, flush=True)
+                return
+            if now - shown >= PROGRESS_SECONDS:
+                shown = now
+                print(drain.progress(now), flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_requested.wait(), 1.0)
 
     # -- the run ----------------------------------------------------------------------
 
@@ -231,6 +265,7 @@ class Demo:
             self.settings.kafka.bootstrap_servers, topic_name(self.settings.topics, "alerts")
         )
         start = datetime.now(UTC)
+        self._prune_archives()
         try:
             await asyncio.to_thread(self.broker.ensure)
             await ensure_topics(self.settings)
@@ -247,6 +282,7 @@ class Demo:
             self.ran_seconds = time.monotonic() - began
             await self._scrape_all()
             ingest.stop()
+            self.stop_requested.clear()  # from here, Ctrl-C ends the drain
             await self._drain()
             await self._scrape_all()
             print("demo: stopping the worker (its sinks write what they hold)")
@@ -287,6 +323,8 @@ class Demo:
                 root=root,
             )
         )
+        if self.drain_incomplete:
+            print(self.drain_incomplete.removeprefix("demo: "))
         if self.replayed:
             print(f"Replayed before the live part: {self.replayed}")
         print(f"Logs of the processes: {self.options.log_dir}/")

@@ -8,6 +8,10 @@ Ready means, for every venue feed:
   liquidations, is never stale, and a channel counts from its session's start
   until its first data (:meth:`ingest.connection.Connection.silences`);
 - every order book is in sync (none waits for a snapshot after a gap);
+- every REST poll (open interest, funding) works: it has not failed its last
+  ``MARKETPRISM_POLLING__READY_FAILURES`` rounds in a row, and has had a good
+  round within ``MARKETPRISM_POLLING__READY_STALE_INTERVALS`` of its intervals
+  (counted from the start until its first); one good round makes it ready again;
 - the Kafka producer is connected and its in-flight buffer is not full.
 
 Everything is read from the objects ingest keeps anyway, when asked.
@@ -17,9 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.health.model import Check, Document, Readiness, seconds
+from app.scheduler import Job, Scheduler
+from app.settings import PollSettings
 from ingest.connection import Connection
 from ingest.feed import VenueFeed
 from ingest.producer import ProducerStats
@@ -29,18 +36,35 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class PollLimits:
+    """When a REST poll makes ingest not ready."""
+
+    failures: int = 3  #: consecutive failed rounds
+    stale_intervals: float = 3.0  #: intervals without a good round
+
+    @classmethod
+    def of(cls, polling: PollSettings) -> PollLimits:
+        return cls(polling.ready_failures, polling.ready_stale_intervals)
+
+
 class IngestHealth:
-    """Readiness and status of ``feeds`` and the ``producer`` (None: ``--to-stdout``)."""
+    """Readiness and status of ``feeds``, the REST polls of ``jobs`` and the
+    ``producer`` (None: ``--to-stdout``)."""
 
     def __init__(
         self,
         feeds: Sequence[VenueFeed],
         producer: ProducerStats | None,
         *,
+        jobs: Scheduler | None = None,
+        limits: PollLimits = PollLimits(),
         wall: Callable[[], datetime] = utc_now,
     ) -> None:
         self.feeds = feeds
         self.producer = producer
+        self.jobs = jobs
+        self.limits = limits
         self._wall = wall
 
     def readiness(self) -> Readiness:
@@ -51,6 +75,8 @@ class IngestHealth:
                 checks.extend(connection_checks(connection, now))
             if "book" in feed.streamed:
                 checks.append(books_check(feed))
+        if self.jobs is not None:
+            checks.extend(poll_check(job, now, self.limits) for job in self.jobs.polls)
         if self.producer is not None:
             checks.append(producer_check(self.producer))
         return Readiness.of(checks)
@@ -95,6 +121,32 @@ def books_check(feed: VenueFeed) -> Check:
         reason = f"{name} out of sync, waiting for a snapshot: {', '.join(waiting)}"
         return Check.failed(name, reason, out_of_sync=waiting)
     return Check.passed(name, in_sync=len(feed.symbols))
+
+
+def poll_check(job: Job, now: datetime, limits: PollLimits) -> Check:
+    """The poll's last rounds did not all fail, and one went well recently enough."""
+    name = job.name
+    interval = job.schedule.period_seconds
+    detail = {
+        "consecutive_failures": job.consecutive_failures,
+        "last_success_at": job.last_success_at,
+        "every_seconds": interval,
+    }
+    error = f" (last error: {job.last_error})" if job.last_error else ""
+    if job.consecutive_failures >= limits.failures:
+        reason = f"{name}: its last {job.consecutive_failures} rounds failed{error}"
+        return Check.failed(name, reason, **detail)
+    since = job.last_success_at or job.registered_at
+    quiet = (now - since).total_seconds()
+    if interval is not None and quiet > limits.stale_intervals * interval:
+        ever = "no round has gone well" if job.last_success_at is None else "no good round"
+        running = "" if job.running is None else "; a round is under way"
+        reason = (
+            f"{name}: {ever} for {quiet:.1f} s ({limits.stale_intervals:g} intervals of "
+            f"{interval:g} s){running}{error}"
+        )
+        return Check.failed(name, reason, **detail)
+    return Check.passed(name, **detail)
 
 
 def producer_check(stats: ProducerStats) -> Check:

@@ -46,6 +46,7 @@ CONTROLS: dict[str, dict[str, Callable[[str], Any]]] = {
     "bad_messages": {"problem": str, "count": int},
     "checksum_error": {"symbol": str},
     "rest_errors": {"status": int, "count": int, "retry_after": int},
+    "rest_outage": {"seconds": float, "status": int, "path": str},
     "max_connection_age": {"seconds": _seconds_or_none},
     "refuse_connections": {"seconds": float},
     "error_flood": {"count": int},
@@ -70,6 +71,7 @@ class Faults:
         self._gaps: list[str | None] = []
         self._checksums: list[str | None] = []
         self._rest: deque[tuple[int, int]] = deque()
+        self._outage: tuple[float, int, str] = (0.0, 0, "")  #: (until, status, path)
         self._refuse_until = 0.0
 
     # -- WebSocket faults -------------------------------------------------------------
@@ -151,13 +153,26 @@ class Faults:
         venue's error format, with ``Retry-After``."""
         self._rest.extend([(status, retry_after)] * count)
 
+    def rest_outage(self, seconds: float, status: int = 503, path: str = "") -> None:
+        """Answer every REST request whose path ends with ``path`` (empty: every one) with
+        ``status`` for ``seconds``: an endpoint that stays down, e.g. ``status=400`` for a
+        symbol the venue no longer knows. ``seconds=0`` ends the outage."""
+        until = asyncio.get_running_loop().time() + seconds if seconds > 0 else 0.0
+        self._outage = (until, status, path)
+
     # -- hooks the server calls -------------------------------------------------------
 
     def refusing(self) -> bool:
         return asyncio.get_running_loop().time() < self._refuse_until
 
-    def take_rest_error(self) -> tuple[int, int] | None:
-        return self._rest.popleft() if self._rest else None
+    def take_rest_error(self, path: str = "") -> tuple[int, int] | None:
+        """The error the REST request to ``path`` gets, as ``(status, retry_after)``."""
+        if self._rest:
+            return self._rest.popleft()
+        until, status, failing = self._outage
+        if path.endswith(failing) and asyncio.get_running_loop().time() < until:
+            return status, 0
+        return None
 
     def filter(self, frame: Frame) -> Frame | None:
         """A published frame after the armed book faults: dropped, corrupted or as is."""

@@ -235,7 +235,7 @@ class SimulatedExchange:
         route = protocol.routes.get(path[len(base) :]) if path.startswith(base) else None
         if route is None or method != "GET":
             return protocol.rest_error(404, None)
-        forced = self.faults.take_rest_error()
+        forced = self.faults.take_rest_error(path)
         if forced is not None:
             status, retry_after = forced
             return protocol.rest_error(status, None, retry_after)

@@ -2,10 +2,13 @@
 
 * ``marketprism ingest`` (``run_ingest``) against the exchange simulator, producing
   to the real broker: ready once connected with its book in sync, not ready with the
-  stale channel named while the simulator stalls, ready again once it recovers;
-* a worker subprocess: ready after its assignment and recovery, its sink's
-  Prometheus series move as rows land, a failing write makes it not ready until
-  the write succeeds, and its compaction crontab runs while the sink writes.
+  stale channel named while the simulator stalls, ready again once it recovers; not
+  ready while its open-interest endpoint fails every poll, ready again once it
+  answers; its REST poll, book publisher and trade backfill run on ``/scheduler``;
+* a worker subprocess: ``/`` leads to the dashboard, ready after its assignment and
+  recovery, its sink's Prometheus series move as rows land, a failing write makes it
+  not ready until the write succeeds, its compaction crontab runs while the sink
+  writes, and its idle-close timer runs on ``/scheduler``.
 """
 
 from __future__ import annotations
@@ -131,6 +134,52 @@ async def test_ingest_is_not_ready_while_the_simulator_stalls(
             status = (await get(f"{base}/status"))[1]
             (connection,) = status["venues"][0]["connections"]
             assert connection["disconnects"] == {"stale book": 1}, connection
+            await _feed_jobs_run(base)
+            await _failing_poll_is_not_ready(base, sim)
+
+
+def jobs_of(body: Any) -> dict[str, Any]:
+    return {job["name"]: job for job in body["jobs"]}
+
+
+async def _feed_jobs_run(base: str) -> None:
+    """The book publisher runs on and on; the reconnect's trade gap was backfilled."""
+    first = jobs_of((await get(f"{base}/scheduler"))[1])
+    books = first["book_publish.binance_futures"]
+    assert books["schedule"] == {"every_seconds": 1.0}, books
+    runs = books["runs"]
+
+    def moved(status: int, body: Any) -> bool:
+        jobs = jobs_of(body)
+        return (
+            jobs["book_publish.binance_futures"]["runs"] >= runs + 2
+            and jobs["trade_backfill.binance_futures"]["runs"] >= 1
+        )
+
+    jobs = jobs_of(await until_page(f"{base}/scheduler", moved, within=30, what="runs move"))
+    assert jobs["book_publish.binance_futures"]["last_run"]["outcome"] == "ok"
+    backfill = jobs["trade_backfill.binance_futures"]
+    assert backfill["schedule"] == {"on_demand": "a gap in the trade ids, or a reconnect"}
+    assert backfill["next_run_at"] is None and backfill["last_run"]["result"]["ranges"] >= 1
+
+
+async def _failing_poll_is_not_ready(base: str, sim: SimulatedExchange) -> None:
+    """Every open-interest poll fails (400): not ready, naming the poll, until it answers."""
+    poll = "poll.binance_futures.open_interest"
+    sim.faults.rest_outage(600.0, status=400, path="/fapi/v1/openInterest")
+    body = await until_page(
+        f"{base}/ready",
+        lambda s, b: s == 503 and any(r.startswith(f"{poll}: its last ") for r in b["reasons"]),
+        within=30,
+        what="not ready, naming the failing poll",
+    )
+    (reason,) = [r for r in body["reasons"] if r.startswith(poll)]
+    assert "rounds failed (last error: BTC-USDT-PERP: GET " in reason and ": 400 " in reason
+    sim.faults.rest_outage(0)
+    await until_page(f"{base}/ready", ready, within=30, what="ready once the poll answers")
+    job = jobs_of((await get(f"{base}/scheduler"))[1])[poll]
+    assert job["consecutive_failures"] == 0 and job["failures"] >= 3
+    assert job["last_success_at"] >= job["last_error_at"]
 
 
 async def _status_and_scheduler_shapes(base: str) -> None:
@@ -153,7 +202,7 @@ async def _status_and_scheduler_shapes(base: str) -> None:
         return jobs["poll.binance_futures.open_interest"]["runs"] >= 2
 
     body = await until_page(f"{base}/scheduler", polled, within=30, what="two polls")
-    (job,) = body["jobs"]
+    job = jobs_of(body)["poll.binance_futures.open_interest"]
     assert job["schedule"] == {"every_seconds": 0.5}
     assert job["last_run"]["outcome"] == "ok" and job["last_error"] is None
     assert job["next_run_at"] is None or job["next_run_at"] > job["last_run"]["finished_at"]
@@ -233,6 +282,11 @@ async def _worker_story(worker: Worker, settings: Settings) -> None:
     base, root = worker.url, settings.parquet.root
     health = await until_page(f"{base}/health", lambda s, _: s == 200, within=60, what="/health")
     assert health["process"] == "worker"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{base}/", allow_redirects=False) as index,
+    ):
+        assert (index.status, index.headers["Location"]) == (302, "/dashboard/")
     body = await until_page(f"{base}/ready", ready, within=120, what="assignment and recovery")
     assert [check["name"] for check in body["checks"]] == ["recovery", "trades sink"]
     status = (await get(f"{base}/status"))[1]
@@ -267,6 +321,14 @@ async def _worker_story(worker: Worker, settings: Settings) -> None:
     assert job["leader_only"] and body["leader"] is True
     assert job["last_error"] is None, job
     assert jobs["parquet_sinks.flush"]["runs"] > 0
+    idle = jobs["windows.close_idle"]
+    assert idle["schedule"] == {"every_seconds": 1.0} and idle["last_error"] is None
+    await until_page(
+        f"{base}/scheduler",
+        lambda s, b: jobs_of(b)["windows.close_idle"]["runs"] >= idle["runs"] + 2,
+        within=30,
+        what="the idle-close timer running on",
+    )
 
     # A write that fails (a file where the symbol's directory belongs): not ready.
     ethereum = trade(100, at=HOUR + timedelta(minutes=1), symbol="ETH-USDT")

@@ -159,10 +159,18 @@ async def test_worker_pages_before_it_joins_its_group(tmp_path: Path) -> None:
 
         response = await client.get("/scheduler")
         jobs = {job["name"]: job for job in (await response.json())["jobs"]}
-        assert set(jobs) == {"parquet_sinks.flush", "parquet.compaction"}
+        assert set(jobs) == {"windows.close_idle", "parquet_sinks.flush", "parquet.compaction"}
+        assert jobs["windows.close_idle"]["schedule"] == {"every_seconds": 1.0}
         assert jobs["parquet.compaction"]["schedule"]["cron"] == "*/10 * * * *"
         due = datetime.fromisoformat(jobs["parquet.compaction"]["next_run_at"])
         assert due.minute % 10 == 0 and due > datetime.now(UTC)
+
+        # Faust's own index page ({"status": "OK"}) gives way to the dashboard.
+        response = await client.get("/", allow_redirects=False)
+        assert response.status == 302 and response.headers["Location"] == "/dashboard/"
+        response = await client.get("/")
+        assert response.status == 200 and response.url.path == "/dashboard/"
+        assert response.content_type == "text/html"
 
         assert "marketprism_worker_recovering 0.0" in await (await client.get("/metrics")).text()
         pipeline.app.in_recovery = True  # what Faust's recovery sets while it restores tables
@@ -174,7 +182,10 @@ async def test_worker_pages_before_it_joins_its_group(tmp_path: Path) -> None:
 def test_compaction_can_be_turned_off_and_a_bad_cron_names_its_variable(tmp_path: Path) -> None:
     pipeline = build(worker_settings(tmp_path, compaction_enabled=False))
     assert pipeline.scheduler is not None
-    assert [job.name for job in pipeline.scheduler.jobs] == ["parquet_sinks.flush"]
+    assert [job.name for job in pipeline.scheduler.jobs] == [
+        "windows.close_idle",
+        "parquet_sinks.flush",
+    ]
     with pytest.raises(ConfigError, match="MARKETPRISM_SINKS__COMPACTION_CRON"):
         build(worker_settings(tmp_path, compaction_cron="61 * * * *"))
     with pytest.raises(ConfigError, match="MARKETPRISM_SINKS__COMPACTION_CRON"):

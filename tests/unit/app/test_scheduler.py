@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from app.health.model import to_json
-from app.scheduler import Cron, Every, Scheduler
+from app.scheduler import Cron, Every, OnDemand, Scheduler, recorded
 
 
 @pytest.mark.asyncio
@@ -90,3 +90,59 @@ def test_the_document_lists_every_job_as_json() -> None:
     assert compaction["leader_only"] is True and compaction["runs"] == 0
     assert compaction["next_run_at"].endswith(":05:00+00:00")
     assert poll["schedule"] == {"every_seconds": 0.5} and poll["last_run"]["outcome"] is None
+
+
+@pytest.mark.asyncio
+async def test_consecutive_failures_count_until_a_run_goes_well() -> None:
+    job = Scheduler().polling("poll.okx.open_interest", 900.0)
+    registered = job.registered_at
+    for expected in (1, 2):
+        async with job.run():
+            job.error("BTC-USDT: 400 Invalid symbol")
+        assert (job.consecutive_failures, job.last_success_at) == (expected, None)
+    async with job.run():
+        pass
+    assert job.consecutive_failures == 0 and job.failures == 2
+    assert job.last_success_at == job.last_finished_at and job.last_success_at >= registered
+    document = orjson.loads(to_json(job.document()))
+    assert document["consecutive_failures"] == 0
+    assert document["last_success_at"] == document["last_run"]["finished_at"]
+
+
+@pytest.mark.asyncio
+async def test_timers_and_on_demand_jobs_and_which_jobs_are_polls() -> None:
+    scheduler = Scheduler()
+    poll = scheduler.polling("poll.okx.open_interest", 900.0)
+    timer = scheduler.every("windows.close_idle", 1.0, description="close quiet windows")
+    backfill = scheduler.on_demand("trade_backfill.okx", trigger="a gap in the trade ids")
+    assert scheduler.polls == [poll], "only REST polls make ingest not ready"
+    assert timer.schedule == Every(1.0, immediate=False, started=timer.schedule.started)
+    assert timer.next_run_at() == timer.schedule.started + timedelta(seconds=1)
+    assert backfill.schedule == OnDemand("a gap in the trade ids")
+    assert backfill.next_run_at() is None and backfill.schedule.period_seconds is None
+    assert (poll.schedule.period_seconds, timer.schedule.period_seconds) == (900.0, 1.0)
+    document = orjson.loads(to_json(scheduler.document()))
+    assert [job["schedule"] for job in document["jobs"]] == [
+        {"every_seconds": 900.0},
+        {"every_seconds": 1.0},
+        {"on_demand": "a gap in the trade ids"},
+    ]
+
+
+@pytest.mark.asyncio
+async def test_recorded_makes_every_call_of_a_timer_one_run() -> None:
+    job = Scheduler().every("windows.close_idle", 1.0, description="close quiet windows")
+    calls: list[int] = []
+
+    async def close_idle() -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("table gone")
+        return len(calls)
+
+    tick = recorded(job, close_idle)
+    await tick()
+    assert (job.runs, job.failures, job.last_result) == (1, 0, 1)
+    with pytest.raises(RuntimeError, match="table gone"):
+        await tick()
+    assert (job.runs, job.failures, job.last_error) == (2, 1, "RuntimeError: table gone")
