@@ -13,7 +13,10 @@ split by message kind (trades, bookTicker, depth), both sides in the same run:
   depth request is answered with the recorded REST snapshot.
 
 The sides alternate inside each round (``--rounds``, median reported) so the noise of
-a shared machine hits both. Prints one JSON object, and a table on stderr.
+a shared machine hits both. Each side reports wall time and CPU time (``process_time``
+around the same loop: on a busy machine the CPU time is the steadier measure, and
+``cpu_speedup_over_cryptofeed`` compares it). Prints one JSON object, and a table on
+stderr.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 import orjson
@@ -69,6 +72,8 @@ TARGET_KINDS = ("trades", "bookTicker")
 NOTES = [
     "ratio (on each marketprism side) = its msgs/s / cryptofeed msgs/s (> 1: marketprism "
     "faster), from the median times over rounds; ratio_range spans the per-round ratios",
+    "cpu_ratio and cpu_us_per_msg: the same from process CPU time over the same loop "
+    "(steadier than wall time on a busy machine); cpu_speedup_over_cryptofeed collects them",
     "speedup_over_cryptofeed: those ratios by venue and kind (depth: marketprism_with_book, "
     f"which keeps a book as cryptofeed does); the target is {TARGET_SPEEDUP}x on "
     f"{' and '.join(TARGET_KINDS)}",
@@ -100,6 +105,8 @@ class Run:
     seconds: float
     outputs: int
     nbytes: int
+    #: CPU time of this process over the same loop.
+    cpu_seconds: float
 
 
 def kind_of(stream: str) -> str | None:
@@ -176,7 +183,7 @@ def run_marketprism(work: Workload, kind: str, *, with_book: bool = False) -> Ru
     outputs = nbytes = dead = 0
     wire.forget()  # no price or size remembered from an earlier run: start cold
     gc.collect()
-    start = perf_counter()
+    cpu, start = process_time(), perf_counter()
     for message in messages:
         for record in parse(message.text, message.received_at):
             nbytes += len(encode(record))
@@ -185,14 +192,14 @@ def run_marketprism(work: Workload, kind: str, *, with_book: bool = False) -> Ru
                 dead += 1
             elif books is not None and type(record) is BookDelta:
                 books.on_delta(record)
-    seconds = perf_counter() - start
+    seconds, cpu = perf_counter() - start, process_time() - cpu
     applied = len(messages) if books is None else books.stats.applied
     if dead or applied != len(messages):
         raise SystemExit(
             f"marketprism: {dead} dead letters, {applied} of {len(messages)} deltas applied "
             f"on {work.venue.name} {kind}"
         )
-    return Run(seconds, outputs, nbytes)
+    return Run(seconds, outputs, nbytes, cpu)
 
 
 # -- cryptofeed -----------------------------------------------------------------------
@@ -286,21 +293,24 @@ class Cryptofeed:
             asyncio.run(feed._snapshot(work.native))
             sink.outputs = sink.nbytes = 0
         gc.collect()
-        seconds = asyncio.run(self._drive(feed.message_handler, lines))
+        seconds, cpu = asyncio.run(self._drive(feed.message_handler, lines))
         requests = 1 if kind == "depth" else 0  # more: cryptofeed lost sync and refetched
         if sink.outputs != len(lines) or depth.requests != requests:
             raise SystemExit(
                 f"cryptofeed: {sink.outputs} outputs for {len(lines)} {work.venue.name} {kind} "
                 f"lines, {depth.requests} snapshot requests"
             )
-        return Run(seconds, sink.outputs, sink.nbytes)
+        return Run(seconds, sink.outputs, sink.nbytes, cpu)
 
     @staticmethod
-    async def _drive(handler: Callable[..., Any], lines: list[tuple[str, float]]) -> float:
-        start = perf_counter()
+    async def _drive(
+        handler: Callable[..., Any], lines: list[tuple[str, float]]
+    ) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) of feeding ``lines`` to the feed's handler."""
+        cpu, start = process_time(), perf_counter()
         for text, receipt_timestamp in lines:
             await handler(text, None, receipt_timestamp)
-        return perf_counter() - start
+        return perf_counter() - start, process_time() - cpu
 
 
 # -- rounds and report ----------------------------------------------------------------
@@ -308,19 +318,24 @@ class Cryptofeed:
 
 def summary(runs: list[Run], messages: int) -> dict[str, float]:
     seconds = statistics.median(run.seconds for run in runs)
+    cpu = statistics.median(run.cpu_seconds for run in runs)
     return {
         "msgs_per_s": round(messages / seconds),
         "us_per_msg": round(seconds / messages * 1e6, 2),
+        "cpu_us_per_msg": round(cpu / messages * 1e6, 2),
         "bytes_per_msg": round(runs[0].nbytes / runs[0].outputs, 1),
     }
 
 
-def ratio(ours: list[Run], theirs: list[Run]) -> tuple[float, list[float]]:
-    """Our msgs/s over theirs, from the median times; and the range of per-round ratios."""
-    median = statistics.median(r.seconds for r in theirs) / statistics.median(
-        r.seconds for r in ours
-    )
-    per_round = [t.seconds / o.seconds for o, t in zip(ours, theirs, strict=True)]
+def ratio(ours: list[Run], theirs: list[Run], *, cpu: bool = False) -> tuple[float, list[float]]:
+    """Our msgs/s over theirs, from the median (wall or CPU) times; and the range of
+    per-round ratios."""
+
+    def time(run: Run) -> float:
+        return run.cpu_seconds if cpu else run.seconds
+
+    median = statistics.median(map(time, theirs)) / statistics.median(map(time, ours))
+    per_round = [time(t) / time(o) for o, t in zip(ours, theirs, strict=True)]
     return round(median, 2), [round(min(per_round), 2), round(max(per_round), 2)]
 
 
@@ -361,18 +376,22 @@ def measure(workloads: list[Workload], rounds: int, baseline: Cryptofeed | None)
                 entry[ours]["ratio"], entry[ours]["ratio_range"] = ratio(
                     by_side[ours], by_side["cryptofeed"]
                 )
+                entry[ours]["cpu_ratio"], entry[ours]["cpu_ratio_range"] = ratio(
+                    by_side[ours], by_side["cryptofeed"], cpu=True
+                )
         results.setdefault(venue, {})[kind] = entry
     return results
 
 
-def speedups(results: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """marketprism's speed-up over cryptofeed by venue and kind (like for like on depth)."""
+def speedups(results: dict[str, Any], key: str = "ratio") -> dict[str, dict[str, float]]:
+    """marketprism's speed-up over cryptofeed by venue and kind (like for like on depth),
+    from wall time (``ratio``) or CPU time (``cpu_ratio``)."""
     found: dict[str, dict[str, float]] = {}
     for venue, kinds in results.items():
         for kind, entry in kinds.items():
             side = entry.get("marketprism_with_book", entry["marketprism"])
-            if "ratio" in side:
-                found.setdefault(venue, {})[kind] = side["ratio"]
+            if key in side:
+                found.setdefault(venue, {})[kind] = side[key]
     return found
 
 
@@ -387,15 +406,22 @@ def speedup_line(found: dict[str, dict[str, float]]) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    rows = [f"{'venue':<16}{'kind':<11}{'msgs':>7}  {'side':<22}{'msgs/s':>9}{'us/msg':>8}  ratio"]
+    rows = [
+        f"{'venue':<16}{'kind':<11}{'msgs':>7}  {'side':<22}{'msgs/s':>9}{'us/msg':>8}"
+        f"{'cpu us':>8}  ratio  cpu ratio"
+    ]
     for venue, kinds in results.items():
         for kind, entry in kinds.items():
             case = f"{venue:<16}{kind:<11}{entry['messages']:>7}"
             for side, stats in entry.items():
                 if isinstance(stats, dict):
-                    rate, cost = stats["msgs_per_s"], stats["us_per_msg"]
-                    ratio = stats.get("ratio", "")
-                    rows.append(f"{case}  {side:<22}{rate:>9}{cost:>8}  {ratio}")
+                    rate, cost, cpu = (
+                        stats["msgs_per_s"],
+                        stats["us_per_msg"],
+                        stats["cpu_us_per_msg"],
+                    )
+                    ratios = f"{stats.get('ratio', ''):<7}{stats.get('cpu_ratio', '')}"
+                    rows.append(f"{case}  {side:<22}{rate:>9}{cost:>8}{cpu:>8}  {ratios}")
     return "\n".join(rows)
 
 
@@ -437,11 +463,14 @@ def main(argv: list[str] | None = None) -> int:
     report["results"] = measure(workloads, args.rounds, baseline)
     if baseline is not None:
         report["speedup_over_cryptofeed"] = speedups(report["results"])
+        report["cpu_speedup_over_cryptofeed"] = speedups(report["results"], "cpu_ratio")
     report["notes"] = NOTES
     print(json.dumps(report))
     print(table(report["results"]), file=sys.stderr)
     if baseline is not None:
         print(speedup_line(report["speedup_over_cryptofeed"]), file=sys.stderr)
+        cpu_line = speedup_line(report["cpu_speedup_over_cryptofeed"])
+        print(cpu_line.replace("marketprism", "CPU time: marketprism", 1), file=sys.stderr)
     return 0
 
 

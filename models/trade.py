@@ -74,6 +74,7 @@ class Liquidation(MarketEvent):
 
 #: The fields a venue's trade message sets (the rest are derived).
 _TAKER_FIELDS = frozenset((*EVENT_FIELDS, "trade_id", "price", "quantity", "side", "sequence"))
+_TAKER_FIELD_SET = set(_TAKER_FIELDS)  # copied into each record (``set.copy`` is fastest)
 
 
 def checked_trade(
@@ -111,8 +112,11 @@ def checked_trade(
             side=side,
             sequence=sequence,
         )
-    values = {
-        **source.fields,  # the four source fields, in model field order
+    values = {  # every field in model field order (a literal: faster than merging dicts)
+        "exchange": source.exchange,
+        "symbol": source.symbol,
+        "native_symbol": source.native_symbol,
+        "instrument_type": source.instrument_type,
         "timestamp": timestamp,
         "collected_at": collected_at,
         "type": "trade",
@@ -124,4 +128,4 @@ def checked_trade(
         "is_buyer_maker": side is _SELL,
         "sequence": sequence,
     }
-    return assemble(Trade, values, set(_TAKER_FIELDS))
+    return assemble(Trade, values, _TAKER_FIELD_SET.copy())
