@@ -5,8 +5,8 @@ partition, the end of the longest run of acknowledged offsets, and it does not
 check that the run starts at the committed offset once a rebalance has reset
 it; so a sink acknowledges strictly in offset order per partition, and only the
 events below the writer's ``committable()`` offset (plus those dead-lettered
-on the way). Events read with ``noack_take`` wait unacknowledged while their
-rows sit in a buffer (up to ``parquet.roll_seconds``): that only holds the
+on the way). Events taken from the agent's channel (:func:`unacked_batches`)
+wait unacknowledged while their rows sit in a buffer (up to ``parquet.roll_seconds``): that only holds the
 committed offset back. Faust's ``stream_buffer_maxsize`` bounds what waits in
 a stream's queue, not what a sink holds; the writer's roll limits bound that.
 
@@ -45,6 +45,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,38 @@ log = logging.getLogger(__name__)
 Event = EventT[Any]
 #: How often the background task looks for a suspended flow (rebalance, shutdown).
 POLL_SECONDS = 0.1
+#: How often a sink's batch that is not full looks for more events.
+GATHER_POLL_SECONDS = 0.005
+
+
+async def unacked_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Event]]:
+    """The events of an agent's ``stream`` in batches of at most ``max_``, gathered for
+    ``within`` seconds after the first, taken straight from the channel's queue and
+    acknowledged by nobody: the sink acknowledges each event once its row is durable.
+
+    Faust's ``noack_take`` moves every event through the stream's iteration (a
+    processor per event, the passive drainer, sensors) first: a large share of a
+    busy worker's CPU. The agent is its channel's only reader. At a rebalance Faust
+    clears the queue and reads on from the committed offsets; an event of a revoked
+    consumer generation still queued is released by the sink (see the module).
+    Ends when Faust stops the channel (it throws ``StopAsyncIteration`` into the queue).
+    """
+    queue = stream.channel.queue
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            events = [await queue.get()]
+        except StopAsyncIteration:
+            return
+        deadline = loop.time() + within
+        while len(events) < max_:
+            while len(events) < max_ and not queue.empty():
+                events.append(queue.get_nowait())
+            remaining = deadline - loop.time()
+            if len(events) >= max_ or remaining <= 0:
+                break
+            await asyncio.sleep(min(GATHER_POLL_SECONDS, remaining))
+        yield events
 
 
 @dataclass
@@ -131,7 +164,7 @@ class ParquetSinkAgent:
     async def consume(self, stream: Any) -> None:
         """The agent body: batches of events, each acknowledged once durable."""
         self.stream = stream
-        async for batch in stream.noack_take(self.conf.batch_max, within=self.conf.batch_seconds):
+        async for batch in unacked_batches(stream, self.conf.batch_max, self.conf.batch_seconds):
             self._backlog.extend(batch)
             while self._backlog:
                 async with self._lock:
@@ -236,7 +269,7 @@ class ParquetSinkAgent:
         for partition, queue in self._pending.items():
             limit = committable.get(partition, 0)
             while queue and (queue[0].done or queue[0].offset < limit):
-                await self.stream.ack(queue.popleft().event)
+                queue.popleft().event.ack()
                 acked += 1
         if acked:
             self.last_durable_at = datetime.now(UTC)
