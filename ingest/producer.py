@@ -24,6 +24,7 @@ from functools import partial
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from models import DeadLetter, Record
 from models.base import SymbolRecord
@@ -67,6 +68,27 @@ def record_timestamp_ms(record: Record) -> int | None:
     return None if stamp is None else epoch_ms(stamp)
 
 
+class KeyHashPartitioner:
+    """aiokafka's :class:`DefaultPartitioner` (the Java client's murmur2 of the key),
+    with each key's hash remembered: aiokafka's murmur2 is pure Python, and ingest
+    sends every record under one of a few hundred ``exchange:symbol`` keys."""
+
+    def __init__(self, max_keys: int = 65_536) -> None:
+        self.max_keys = max_keys
+        self._hashes: dict[bytes, int] = {}
+        self._default = DefaultPartitioner()
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            return int(self._default(key, all_partitions, available))
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self.max_keys:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return all_partitions[hashed % len(all_partitions)]
+
+
 class KafkaRecordSink:
     """Publishes records to Kafka; see the module docstring for the guarantees."""
 
@@ -95,6 +117,7 @@ class KafkaRecordSink:
             max_batch_size=256 * 1024,
             request_timeout_ms=request_timeout_ms,
             retry_backoff_ms=200,
+            partitioner=KeyHashPartitioner(),
         )
         self._started = False
 
