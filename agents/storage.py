@@ -4,19 +4,22 @@ A Kafka event is acknowledged only once its row is durable. Faust commits, per
 partition, the end of the longest run of acknowledged offsets, and it does not
 check that the run starts at the committed offset once a rebalance has reset
 it; so a sink acknowledges strictly in offset order per partition, and only the
-events below the writer's ``committable()`` offset (plus those dead-lettered
-on the way). Events taken from the agent's channel (:func:`unacked_batches`)
-wait unacknowledged while their rows sit in a buffer (up to ``parquet.roll_seconds``): that only holds the
-committed offset back. Faust's ``stream_buffer_maxsize`` bounds what waits in
-a stream's queue, not what a sink holds; the writer's roll limits bound that.
+events below the writer's ``committable()`` offset (plus those dead-lettered on
+the way). Events taken from the agent's channel (:func:`unacked_batches`) wait
+unacknowledged while their rows sit in a buffer (up to
+``parquet.roll_seconds``): that only holds the committed offset back. Faust's
+``stream_buffer_maxsize`` bounds what waits in a stream's queue, not what a
+sink holds; the writer's roll limits bound that.
 
 A background task (every ``sinks.flush_interval_seconds``) writes buffers past
-their age and acknowledges what became durable; its rounds show on
-``/scheduler`` and its progress on ``/status`` and ``/metrics``
-(:mod:`agents.sink_report`). A failing write keeps the rows,
-acknowledges nothing, stops taking events (Faust's back-pressure then holds the
-fetcher) and is retried with a capped exponential back-off; the status shows
-it and the log says it once per failure episode.
+their age and acknowledges what became durable; files are written in a worker
+thread (pyarrow's encoding and the fsyncs release the GIL), under the sink's
+lock, so the other agents, the windows and detector first, keep running while a
+minute's files are written; its rounds show on ``/scheduler`` and its progress
+on ``/status`` and ``/metrics`` (:mod:`agents.sink_report`). A failing write
+keeps the rows, acknowledges nothing, stops taking events (Faust's
+back-pressure then holds the fetcher) and is retried with a capped exponential
+back-off; the status shows it and the log says it once per failure episode.
 
 Rebalance and shutdown (Faust rebalances eagerly: every partition is revoked).
 At a revocation Faust suspends the flow and clears the stream queues; with
@@ -319,7 +322,7 @@ class ParquetSinkAgent:
     async def _retry(self) -> None:
         """Write every buffer, then take the backlog: the failure is over when both work."""
         try:
-            self.writer.flush()
+            await asyncio.to_thread(self.writer.flush)
         except Exception as exc:
             self._failed(exc)
             return
@@ -341,7 +344,7 @@ class ParquetSinkAgent:
             elif now >= self._next_flush:
                 self._next_flush = now + self.conf.flush_interval_seconds
                 try:
-                    self.writer.flush_due()
+                    await asyncio.to_thread(self.writer.flush_due)
                 except Exception as exc:
                     self._failed(exc)
             await self._ack_ready()
@@ -362,7 +365,7 @@ class ParquetSinkAgent:
         if self._failure is None:
             await self._take_backlog()
         try:
-            self.writer.flush()  # whatever else can be made durable
+            await asyncio.to_thread(self.writer.flush)  # whatever else can be made durable
         except Exception as exc:
             self._failed(exc)
         await self._ack_ready()

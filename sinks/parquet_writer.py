@@ -119,7 +119,8 @@ class ParquetWriter(BaseSink):
 
     @property
     def buffered_rows(self) -> int:
-        return sum(len(buffer.records) for buffer in self._buffers.values())
+        # a snapshot: the sink agent may be writing in its thread meanwhile
+        return sum(len(buffer.records) for buffer in list(self._buffers.values()))
 
     def _last_on_disk(self, key: _Key) -> int:
         last = self._on_disk.get(key)
