@@ -136,9 +136,14 @@ class ParquetSinkAgent:
         dead_letters: Any,
         conf: SinkSettings,
         meter: SinkMeter | None = None,
+        *,
+        dead_letter_bad: bool = True,
     ) -> None:
         self.app = app
         self.data_type = data_type
+        #: False when another agent of the worker dead-letters the topic's bad records
+        #: (the windows agent does for trades): they are skipped, not sent twice.
+        self.dead_letter_bad = dead_letter_bad
         self.topic = topic
         self.writer = writer
         self.model = writer.spec.model
@@ -158,6 +163,7 @@ class ParquetSinkAgent:
         self._next_flush = 0.0
         self._progress_at = time.monotonic()  #: last ack, or last time nothing waited
         self.dead_lettered = self.discarded_rows = self.failure_episodes = 0
+        self.skipped_bad = 0  #: bad records left to the agent that dead-letters them
         self.last_durable_at: datetime | None = None
         self.last_error: str | None = None
         self.last_error_at: datetime | None = None
@@ -210,6 +216,10 @@ class ParquetSinkAgent:
                 return False
             self._seen.add(partition)
             self._queue(partition).append(_Entry(offset, event))
+            return True
+        if not self.dead_letter_bad:
+            self.skipped_bad += 1
+            self._queue(partition).append(_Entry(offset, event, done=True))
             return True
         if isinstance(value, Undecodable):
             reason = value.reason
@@ -500,9 +510,12 @@ def install_sinks(
     *,
     metrics: WorkerMetrics | None = None,
     scheduler: Scheduler | None = None,
+    dead_lettered_elsewhere: frozenset[str] = frozenset(),
 ) -> SinkAgents:
     """Add one Parquet sink agent per ``settings.sinks.data_types`` and their flush task
-    (a periodic job of ``scheduler``), counted in ``metrics``."""
+    (a periodic job of ``scheduler``), counted in ``metrics``. The sinks of the data
+    types in ``dead_lettered_elsewhere`` skip bad records instead of dead-lettering
+    them (another agent of the worker does)."""
     conf = settings.sinks
     sinks: dict[str, ParquetSinkAgent] = {}
     if conf.enabled:
@@ -518,6 +531,7 @@ def install_sinks(
                 topics.dead_letters,
                 conf,
                 None if metrics is None else SinkMeter(metrics, data_type),
+                dead_letter_bad=data_type not in dead_lettered_elsewhere,
             )
             sinks[data_type] = sink
 

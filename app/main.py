@@ -55,7 +55,15 @@ def build(settings: Settings | None = None) -> Pipeline:
     scheduler = Scheduler()
     analytics = install_analytics(app, topics, settings, metrics=metrics, scheduler=scheduler)
     install_dashboard(app, analytics)
-    sinks = install_sinks(app, topics, settings, metrics=metrics, scheduler=scheduler)
+    # the windows agent dead-letters the trades topic's bad records: once is enough
+    sinks = install_sinks(
+        app,
+        topics,
+        settings,
+        metrics=metrics,
+        scheduler=scheduler,
+        dead_lettered_elsewhere=frozenset({"trades"}),
+    )
     install_compaction(app, settings, scheduler)
     install_worker_health(app, settings, sinks=sinks, scheduler=scheduler, metrics=metrics)
     return Pipeline(
