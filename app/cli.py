@@ -8,8 +8,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.exceptions import ConfigError, MarketPrismError
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SCRIPT = PROJECT_ROOT / "scripts" / "kafka"
@@ -55,14 +59,22 @@ def faust_loglevel(level: str) -> str:
     return {"WARNING": "warn", "CRITICAL": "crit"}.get(level.upper(), level.lower())
 
 
+def worker_argv(settings: Settings, faust_args: list[str]) -> list[str]:
+    """Faust's ``worker`` command line for ``settings`` (its own options win): our log
+    level, and no web server when ``web.enabled`` is false."""
+    extra = list(faust_args)
+    if not any(arg.startswith(("-l", "--loglevel")) for arg in extra):
+        extra = ["--loglevel", faust_loglevel(settings.log.level), *extra]
+    if not settings.web.enabled and not any(arg.endswith("-web") for arg in extra):
+        extra.append("--without-web")
+    return ["marketprism worker", "worker", *extra]
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     from app.main import build
 
     pipeline = build()
-    extra = list(args.faust_args)
-    if not any(arg.startswith(("-l", "--loglevel")) for arg in extra):
-        extra = ["--loglevel", faust_loglevel(pipeline.settings.log.level), *extra]
-    sys.argv = ["marketprism worker", "worker", *extra]
+    sys.argv = worker_argv(pipeline.settings, args.faust_args)
     pipeline.app.main()
     return 0
 
